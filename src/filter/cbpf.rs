@@ -16,7 +16,12 @@ impl Insn {
         Insn { code, jt, jf, k }
     }
     pub const fn stmt(code: u16, k: u32) -> Self {
-        Insn { code, jt: 0, jf: 0, k }
+        Insn {
+            code,
+            jt: 0,
+            jf: 0,
+            k,
+        }
     }
     pub const fn jump(code: u16, k: u32, jt: u8, jf: u8) -> Self {
         Insn { code, jt, jf, k }
@@ -101,4 +106,25 @@ pub const fn rval(code: u16) -> u16 {
 #[inline]
 pub const fn miscop(code: u16) -> u16 {
     code & 0xf8
+}
+
+/// Whether a filter argument is raw classic BPF in tcpdump `-ddd` form
+/// (`<count>,<code> <jt> <jf> <k>,...`) rather than an expression.
+pub fn looks_like_ddd(text: &str) -> bool {
+    let t = text.trim_start();
+    let digits = t.bytes().take_while(u8::is_ascii_digit).count();
+    digits > 0
+        && matches!(
+            t[digits..].trim_start().bytes().next(),
+            Some(b',') | Some(b'\n') | None
+        )
+        && t[digits..].trim_start().len() > 0
+}
+
+/// Parse tcpdump `-ddd` output (newline- or comma-separated) into a program.
+pub fn parse_ddd(_text: &str) -> Result<Vec<Insn>, super::Error> {
+    Err(super::Error::new(
+        "raw classic BPF is not supported yet",
+        None,
+    ))
 }
