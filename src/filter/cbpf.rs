@@ -118,7 +118,7 @@ pub fn looks_like_ddd(text: &str) -> bool {
             t[digits..].trim_start().bytes().next(),
             Some(b',') | Some(b'\n') | None
         )
-        && t[digits..].trim_start().len() > 0
+        && !t[digits..].trim_start().is_empty()
 }
 
 /// Parse tcpdump `-ddd` output (newline- or comma-separated) into a program.
