@@ -10,6 +10,7 @@ use std::ops::Range;
 
 pub mod cbpf;
 pub mod compile;
+pub mod ebpf;
 
 /// `DLT_EN10MB` / `LINKTYPE_ETHERNET`.
 pub const DLT_EN10MB: u32 = 1;
