@@ -16,6 +16,7 @@
 pub mod asm;
 pub mod capture;
 pub mod filter;
+pub mod hook;
 pub mod pcap;
 #[allow(unsafe_code)]
 pub mod sys;

@@ -1,0 +1,86 @@
+//! The command-line contract, checked without root: usage errors exit 1
+//! with one line naming the problem, -h/-V exit 0, dumps need no hook.
+
+use std::process::{Command, Output};
+
+fn xdpcap(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_xdpcap"))
+        .args(args)
+        .output()
+        .expect("running the xdpcap binary")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+/// Exit status 1 and a single stderr line containing `want`.
+fn assert_usage_error(args: &[&str], want: &str) {
+    let o = xdpcap(args);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{args:?}: stderr {err:?}");
+    assert!(err.contains(want), "{args:?}: stderr {err:?}, want {want:?}");
+    assert_eq!(err.lines().count(), 1, "{args:?}: stderr {err:?}");
+    assert!(err.starts_with("xdpcap: "), "{args:?}: stderr {err:?}");
+    assert!(o.stdout.is_empty(), "{args:?}: stdout {:?}", stdout(&o));
+}
+
+#[test]
+fn usage_errors_exit_1_with_one_line() {
+    let cases: &[(&[&str], &str)] = &[
+        (&["-bogus", "/h", "o"], "unknown flag -bogus"),
+        (&["--bogus", "/h", "o"], "unknown flag --bogus"),
+        (&[], "missing <hook> and <output>"),
+        (&["/h"], "missing <output>"),
+        (&["-r", "in.pcap"], "missing <output>"),
+        (&["-print"], "missing <hook>"),
+        (
+            &["-buffer", "8192", "-watermark", "8192", "/h", "o"],
+            "-watermark 8192 must be smaller than -buffer 8192",
+        ),
+        (
+            &["-buffer=4096", "-watermark=10000", "/h", "o"],
+            "must be smaller than -buffer",
+        ),
+        (&["-actions", "drop,bounce", "/h", "o"], "unknown action \"bounce\""),
+        (&["-actions=9", "/h", "o"], "unknown action \"9\""),
+        (&["-format", "csv", "/h", "o"], "-format csv: unknown format"),
+        (&["-linktype", "tokenring", "/h", "o"], "unknown link type"),
+        (&["-c", "many", "/h", "o"], "-c many"),
+        (&["-s", "-5", "/h", "o"], "must follow '--'"),
+        (&["-buffer"], "missing argument"),
+    ];
+    for (args, want) in cases {
+        assert_usage_error(args, want);
+    }
+}
+
+#[test]
+fn help_and_version_exit_0() {
+    for flag in ["-h", "--help", "-help"] {
+        let o = xdpcap(&[flag]);
+        assert_eq!(o.status.code(), Some(0), "{flag}");
+        let out = stdout(&o);
+        assert!(out.contains("usage:"), "{flag}: {out}");
+        assert!(out.contains("-watermark"), "{flag}: {out}");
+    }
+    for flag in ["-V", "--version", "-version"] {
+        let o = xdpcap(&[flag]);
+        assert_eq!(o.status.code(), Some(0), "{flag}");
+        assert_eq!(
+            stdout(&o),
+            format!("xdpcap {}\n", env!("CARGO_PKG_VERSION")),
+            "{flag}"
+        );
+    }
+}
+
+#[test]
+fn help_wins_over_missing_arguments() {
+    let o = xdpcap(&["-buffer", "4096", "-h"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+}
