@@ -23,7 +23,10 @@ fn assert_usage_error(args: &[&str], want: &str) {
     let o = xdpcap(args);
     let err = stderr(&o);
     assert_eq!(o.status.code(), Some(1), "{args:?}: stderr {err:?}");
-    assert!(err.contains(want), "{args:?}: stderr {err:?}, want {want:?}");
+    assert!(
+        err.contains(want),
+        "{args:?}: stderr {err:?}, want {want:?}"
+    );
     assert_eq!(err.lines().count(), 1, "{args:?}: stderr {err:?}");
     assert!(err.starts_with("xdpcap: "), "{args:?}: stderr {err:?}");
     assert!(o.stdout.is_empty(), "{args:?}: stdout {:?}", stdout(&o));
@@ -46,9 +49,15 @@ fn usage_errors_exit_1_with_one_line() {
             &["-buffer=4096", "-watermark=10000", "/h", "o"],
             "must be smaller than -buffer",
         ),
-        (&["-actions", "drop,bounce", "/h", "o"], "unknown action \"bounce\""),
+        (
+            &["-actions", "drop,bounce", "/h", "o"],
+            "unknown action \"bounce\"",
+        ),
         (&["-actions=9", "/h", "o"], "unknown action \"9\""),
-        (&["-format", "csv", "/h", "o"], "-format csv: unknown format"),
+        (
+            &["-format", "csv", "/h", "o"],
+            "-format csv: unknown format",
+        ),
         (&["-linktype", "tokenring", "/h", "o"], "unknown link type"),
         (&["-c", "many", "/h", "o"], "-c many"),
         (&["-s", "-5", "/h", "o"], "must follow '--'"),
