@@ -56,10 +56,7 @@ pub enum Error {
     /// or number of slots.
     WrongAbi { path: PathBuf, problem: String },
     /// A system call failed.
-    Sys {
-        what: String,
-        err: sys::Error,
-    },
+    Sys { what: String, err: sys::Error },
 }
 
 impl Error {
@@ -121,7 +118,10 @@ pub enum Slot {
         owner: Option<u32>,
     },
     /// Some other program.
-    Other { prog_id: u32, name: String },
+    Other {
+        prog_id: u32,
+        name: String,
+    },
 }
 
 /// An open hook map.
@@ -214,10 +214,7 @@ impl Hook {
 
     /// A hook from a map fd (e.g. one a loader created), checking the ABI.
     pub fn from_fd(fd: OwnedFd, path: Option<PathBuf>) -> Result<Hook, Error> {
-        let name = || {
-            path.clone()
-                .unwrap_or_else(|| PathBuf::from("(hook fd)"))
-        };
+        let name = || path.clone().unwrap_or_else(|| PathBuf::from("(hook fd)"));
         let info = match bpf::map_info(fd.as_fd()) {
             Ok(i) => i,
             Err(e) if e.errno() == Errno::INVAL => {
@@ -294,8 +291,14 @@ impl Hook {
     /// The program id in `action`'s slot, `None` if empty.
     pub fn slot_id(&self, action: Action) -> Result<Option<u32>, Error> {
         let mut value = [0u8; 4];
-        let found = bpf::map_lookup_elem(self.fd.as_fd(), &action.index().to_ne_bytes(), &mut value)
-            .map_err(|e| Error::sys(format!("reading slot {action} of {}", self.display_name()), e))?;
+        let found =
+            bpf::map_lookup_elem(self.fd.as_fd(), &action.index().to_ne_bytes(), &mut value)
+                .map_err(|e| {
+                    Error::sys(
+                        format!("reading slot {action} of {}", self.display_name()),
+                        e,
+                    )
+                })?;
         Ok(found.then(|| u32::from_ne_bytes(value)))
     }
 
@@ -368,14 +371,22 @@ impl Hook {
         if self.slot_id(action)? != Some(prog_id) {
             return Ok(false);
         }
-        bpf::map_delete_elem(self.fd.as_fd(), &action.index().to_ne_bytes())
-            .map_err(|e| Error::sys(format!("emptying slot {action} of {}", self.display_name()), e))
+        bpf::map_delete_elem(self.fd.as_fd(), &action.index().to_ne_bytes()).map_err(|e| {
+            Error::sys(
+                format!("emptying slot {action} of {}", self.display_name()),
+                e,
+            )
+        })
     }
 
     /// Empty `action`'s slot whatever it holds.
     pub fn clear(&self, action: Action) -> Result<bool, Error> {
-        bpf::map_delete_elem(self.fd.as_fd(), &action.index().to_ne_bytes())
-            .map_err(|e| Error::sys(format!("emptying slot {action} of {}", self.display_name()), e))
+        bpf::map_delete_elem(self.fd.as_fd(), &action.index().to_ne_bytes()).map_err(|e| {
+            Error::sys(
+                format!("emptying slot {action} of {}", self.display_name()),
+                e,
+            )
+        })
     }
 
     /// Another handle on the same map.
@@ -435,7 +446,6 @@ pub fn prog_owner(prog_id: u32) -> Option<u32> {
     }
     None
 }
-
 
 /// An XDP action, which is also the index of its hook slot.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]

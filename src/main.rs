@@ -10,6 +10,7 @@ use std::process::ExitCode;
 
 use cli::{Command, UsageError};
 use xdpcap::filter;
+use xdpcap::hook::{Hook, Slot};
 
 /// Why the command failed, which decides the exit status.
 enum Failure {
@@ -54,7 +55,59 @@ fn run(args: Vec<OsString>) -> Result<(), Failure> {
             let prog = compile_filter(&filter, lt)?;
             print_stdout(&dump_cbpf(&prog, level))
         }
+        Command::CreateHook { path, entries } => {
+            let hook = Hook::create(entries).map_err(runtime)?;
+            hook.pin(&path).map_err(runtime)?;
+            eprintln!(
+                "xdpcap: created hook {} with {entries} slot(s)",
+                path.display()
+            );
+            Ok(())
+        }
+        Command::ListHook(path) => {
+            let hook = Hook::open(&path).map_err(runtime)?;
+            let mut text = String::new();
+            for (action, slot) in hook.slots().map_err(runtime)? {
+                text.push_str(&format!("{:<9} {}\n", action.name(), describe_slot(&slot)));
+            }
+            print_stdout(&text)
+        }
+        Command::ClearHook(path) => {
+            let hook = Hook::open(&path).map_err(runtime)?;
+            let cleared = hook.clear_leftovers().map_err(runtime)?;
+            for (action, id) in &cleared {
+                eprintln!("xdpcap: cleared slot {action} (leftover capture program id {id})");
+            }
+            if cleared.is_empty() {
+                eprintln!("xdpcap: no leftover capture program in {}", path.display());
+            }
+            Ok(())
+        }
         _ => Err(Failure::Runtime("capture is not built yet".into())),
+    }
+}
+
+fn runtime(e: impl std::fmt::Display) -> Failure {
+    Failure::Runtime(e.to_string())
+}
+
+/// One `-list-hook` line's description of a slot.
+fn describe_slot(slot: &Slot) -> String {
+    match slot {
+        Slot::Empty => "empty".into(),
+        Slot::Ours {
+            prog_id,
+            name,
+            owner: Some(pid),
+        } => format!("capture program {name} (id {prog_id}) of running xdpcap pid {pid}"),
+        Slot::Ours {
+            prog_id,
+            name,
+            owner: None,
+        } => format!(
+            "leftover capture program {name} (id {prog_id}), no process holds it; remove with -clear-hook"
+        ),
+        Slot::Other { prog_id, name } => format!("program {name:?} (id {prog_id}), not xdpcap's"),
     }
 }
 
