@@ -1,6 +1,27 @@
 //! Classic BPF: the instruction form libpcap produces and `tcpdump -ddd`
 //! prints, our intermediate representation between the filter compiler and
 //! the eBPF backend.
+//!
+//! Besides the instruction type and its UAPI constants this module holds the
+//! tools around it: the `-ddd` text parser ([`parse_ddd`]), the validator
+//! with the kernel's classic-BPF rules ([`validate`]), the reference
+//! interpreter with libpcap's semantics ([`interpret`]) and the
+//! `tcpdump -d/-dd/-ddd` listings ([`format`]).
+
+mod ddd;
+mod image;
+mod interp;
+mod validate;
+
+#[cfg(test)]
+mod tests;
+#[cfg(test)]
+pub(crate) mod testutil;
+
+pub use ddd::{looks_like_ddd, parse_ddd};
+pub use image::{format, image, DumpStyle};
+pub use interp::interpret;
+pub use validate::{check, validate, Invalid};
 
 /// One classic BPF instruction (`struct sock_filter`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -78,6 +99,9 @@ pub const BPF_TXA: u16 = 0x80;
 pub const BPF_MEMWORDS: u32 = 16;
 /// Longest program the kernel accepts (`BPF_MAXINSNS`).
 pub const BPF_MAXINSNS: usize = 4096;
+/// Start of the Linux ancillary-data offsets of absolute loads
+/// (`SKF_AD_OFF`, i.e. -0x1000 as a 32-bit offset).
+pub const SKF_AD_OFF: u32 = 0xffff_f000;
 
 #[inline]
 pub const fn class(code: u16) -> u16 {
@@ -106,25 +130,4 @@ pub const fn rval(code: u16) -> u16 {
 #[inline]
 pub const fn miscop(code: u16) -> u16 {
     code & 0xf8
-}
-
-/// Whether a filter argument is raw classic BPF in tcpdump `-ddd` form
-/// (`<count>,<code> <jt> <jf> <k>,...`) rather than an expression.
-pub fn looks_like_ddd(text: &str) -> bool {
-    let t = text.trim_start();
-    let digits = t.bytes().take_while(u8::is_ascii_digit).count();
-    digits > 0
-        && matches!(
-            t[digits..].trim_start().bytes().next(),
-            Some(b',') | Some(b'\n') | None
-        )
-        && !t[digits..].trim_start().is_empty()
-}
-
-/// Parse tcpdump `-ddd` output (newline- or comma-separated) into a program.
-pub fn parse_ddd(_text: &str) -> Result<Vec<Insn>, super::Error> {
-    Err(super::Error::new(
-        "raw classic BPF is not supported yet",
-        None,
-    ))
 }
