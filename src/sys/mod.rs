@@ -15,6 +15,8 @@ mod bpf_attr;
 pub mod bpffs;
 pub mod cpu;
 mod error;
+pub mod perf;
+mod perf_ring;
 
 pub use bpf_attr::{BPF_OBJ_NAME_LEN, BPF_TAG_SIZE};
 pub use bpffs::{is_bpffs, raise_memlock};
