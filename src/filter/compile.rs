@@ -1,9 +1,11 @@
-//! The pcap-filter expression compiler (not written yet).
+//! The pcap-filter expression compiler: text → tokens ([`super::lexer`]) →
+//! syntax tree ([`super::parser`]) → classic BPF.
 
-use super::{cbpf, Error};
+use super::{cbpf, parser, Error};
 
 /// Compile a pcap-filter expression to classic BPF for `linktype`.
-pub fn compile(_expr: &str, _linktype: u32) -> Result<Vec<cbpf::Insn>, Error> {
+pub fn compile(expr: &str, _linktype: u32) -> Result<Vec<cbpf::Insn>, Error> {
+    let _tree = parser::parse(expr)?;
     Err(Error::new(
         "filter expressions are not supported yet: pass raw classic BPF (tcpdump -ddd output)",
         None,

@@ -8,9 +8,12 @@
 use std::fmt;
 use std::ops::Range;
 
+pub mod ast;
 pub mod cbpf;
 pub mod compile;
 pub mod ebpf;
+mod lexer;
+mod parser;
 
 /// `DLT_EN10MB` / `LINKTYPE_ETHERNET`.
 pub const DLT_EN10MB: u32 = 1;
