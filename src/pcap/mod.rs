@@ -23,8 +23,13 @@
 use std::fmt;
 use std::io;
 
+mod reader;
 mod writer;
 
+#[cfg(test)]
+mod tests;
+
+pub use reader::{Options, Packet, PacketRef, Reader};
 pub use writer::{Interface, PacketMeta, Stats, Writer};
 
 /// Output file format.
@@ -247,6 +252,8 @@ pub const MAX_BLOCK_LEN: u32 = 256 << 20;
 pub enum Error {
     /// The underlying reader failed.
     Io { offset: u64, source: io::Error },
+    /// The input is empty.
+    Empty,
     /// The input starts with neither a pcap magic nor a pcapng Section
     /// Header Block.
     NotPcap { start: [u8; 4] },
@@ -283,6 +290,7 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Error::Io { offset, source } => write!(f, "read error at offset {offset}: {source}"),
+            Error::Empty => write!(f, "empty input: not a pcap or pcapng file"),
             Error::NotPcap { start } => write!(
                 f,
                 "not a pcap or pcapng file (starts with {:02x} {:02x} {:02x} {:02x})",
