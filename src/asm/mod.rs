@@ -2,12 +2,13 @@
 //! builder whose jumps are resolved once ([`label`]), a disassembler that
 //! prints like the kernel verifier log ([`disasm`]), and a small
 //! interpreter that runs generated programs in tests without a kernel
-//! (`interp`). Nothing here makes a system call.
+//! ([`interp`]). Nothing here makes a system call.
 
 use std::fmt;
 
 pub mod disasm;
 pub mod insn;
+pub mod interp;
 pub mod label;
 
 pub use disasm::{disasm, disasm_insn};
