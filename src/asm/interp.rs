@@ -209,7 +209,7 @@ impl Vm<'_> {
                 _ => 0,
             },
         };
-        if off.checked_add(size).is_none_or(|end| end > len) {
+        if off.checked_add(size).map_or(true, |end| end > len) {
             return Err(bad);
         }
         Ok((region, off))
@@ -504,23 +504,19 @@ pub fn run(prog: &[Insn], env: &mut Env) -> Result<u64, Fault> {
                 };
                 let d = if op == BPF_MOV { 0 } else { vm.get(dst)? };
                 let v = if op == BPF_END {
-                    let bits = insn.imm;
-                    let to_be = code & BPF_TO_BE != 0 && class == BPF_ALU;
-                    let v = match (bits, to_be) {
+                    // BPF_ALU: convert from host order to the named order,
+                    // i.e. swap when they differ; BPF_ALU64: always swap.
+                    let to_be = code & BPF_TO_BE != 0;
+                    let swap = class == BPF_ALU64 || to_be == cfg!(target_endian = "little");
+                    match (insn.imm, swap) {
                         (16, true) => (d as u16).swap_bytes() as u64,
                         (32, true) => (d as u32).swap_bytes() as u64,
                         (64, true) => d.swap_bytes(),
-                        (16, false) if class == BPF_ALU => d as u16 as u64,
-                        (32, false) if class == BPF_ALU => d as u32 as u64,
-                        (64, false) if class == BPF_ALU => d,
-                        (16, false) => (d as u16).swap_bytes() as u64,
-                        (32, false) => (d as u32).swap_bytes() as u64,
-                        (64, false) => d.swap_bytes(),
+                        (16, false) => d as u16 as u64,
+                        (32, false) => d as u32 as u64,
+                        (64, false) => d,
                         _ => return Err(bad_op),
-                    };
-                    // These tests only run on little-endian hosts' semantics.
-                    debug_assert!(cfg!(target_endian = "little"));
-                    v
+                    }
                 } else if class == BPF_ALU64 {
                     alu64(op, d, s).ok_or(bad_op)?
                 } else {
