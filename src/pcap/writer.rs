@@ -70,6 +70,12 @@ impl<W: Write> Writer<W> {
     /// Classic pcap has a single link type: interfaces that disagree on it
     /// are an `InvalidInput` error, and the header carries the largest snap
     /// length.
+    ///
+    /// pcapng lets interfaces differ, but libpcap 1.10 (and so tcpdump)
+    /// refuses a section whose interfaces differ in link type or snap
+    /// length ("an interface has a type ... different from the type of the
+    /// first interface"): give them all the same when tcpdump must read the
+    /// file.
     pub fn new(out: W, format: Format, interfaces: &[Interface]) -> io::Result<Self> {
         Self::with_byte_order(out, format, interfaces, ByteOrder::NATIVE)
     }
@@ -261,15 +267,29 @@ impl<'a> Block<'a> {
     /// An option whose value is `prefix` then `text`, without building the
     /// concatenation.
     fn option2(&mut self, code: u16, prefix: &[u8], text: &[u8]) -> io::Result<()> {
-        let len = u16::try_from(prefix.len() + text.len())
-            .map_err(|_| invalid("pcapng option longer than 65535 bytes"))?;
-        self.has_options = true;
-        self.u16(code);
-        self.u16(len);
+        let at = self.begin_option(code);
         self.buf.extend_from_slice(prefix);
         self.buf.extend_from_slice(text);
-        let pad = pad4(usize::from(len)) - usize::from(len);
-        self.buf.extend_from_slice(&[0u8; 3][..pad]);
+        self.end_option(at)
+    }
+
+    /// Starts an option whose value the caller appends to `buf`; returns
+    /// where the value starts, for [`Block::end_option`].
+    fn begin_option(&mut self, code: u16) -> usize {
+        self.has_options = true;
+        self.u16(code);
+        self.u16(0); // value length, patched by end_option()
+        self.buf.len()
+    }
+
+    fn end_option(&mut self, value_at: usize) -> io::Result<()> {
+        let len = self.buf.len() - value_at;
+        let len16 =
+            u16::try_from(len).map_err(|_| invalid("pcapng option longer than 65535 bytes"))?;
+        let opt_at = value_at - OPT_VALUE;
+        self.buf[opt_at + OPT_LEN.start..opt_at + OPT_LEN.end]
+            .copy_from_slice(&self.order.u16_bytes(len16));
+        self.buf.extend_from_slice(&[0u8; 3][..pad4(len) - len]);
         Ok(())
     }
 
@@ -366,17 +386,15 @@ pub(super) fn encode_epb(
         b.option_u32(opt::EPB_QUEUE, q)?;
     }
     if meta.ifindex.is_some() || meta.queue.is_some() {
-        let mut text = String::with_capacity(32);
-        if let Some(i) = meta.ifindex {
-            text.push_str(&format!("ifindex {i}"));
+        // Formatted straight into the block: no allocation per packet.
+        let at = b.begin_option(opt::COMMENT);
+        match (meta.ifindex, meta.queue) {
+            (Some(i), Some(q)) => write!(b.buf, "ifindex {i} queue {q}")?,
+            (Some(i), None) => write!(b.buf, "ifindex {i}")?,
+            (None, Some(q)) => write!(b.buf, "queue {q}")?,
+            (None, None) => {}
         }
-        if let Some(q) = meta.queue {
-            if !text.is_empty() {
-                text.push(' ');
-            }
-            text.push_str(&format!("queue {q}"));
-        }
-        b.option(opt::COMMENT, text.as_bytes())?;
+        b.end_option(at)?;
     }
     if let Some(c) = &meta.comment {
         b.option(opt::COMMENT, c.as_bytes())?;
