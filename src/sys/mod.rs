@@ -14,9 +14,12 @@ pub mod bpf;
 mod bpf_attr;
 pub mod bpffs;
 pub mod cpu;
+pub mod epoll;
 mod error;
+pub mod netns;
 pub mod perf;
 mod perf_ring;
+pub mod signal;
 
 pub use bpf_attr::{BPF_OBJ_NAME_LEN, BPF_TAG_SIZE};
 pub use bpffs::{is_bpffs, raise_memlock};
