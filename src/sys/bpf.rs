@@ -649,6 +649,10 @@ pub fn map_get_fd_by_id(id: u32) -> Result<OwnedFd> {
 }
 
 fn get_next_id(cmd: u32, op: &'static str, start: u32) -> Result<Option<u32>> {
+    // Ids stay below INT_MAX; the kernel refuses to search above it.
+    if start >= i32::MAX as u32 {
+        return Ok(None);
+    }
     let mut attr = IdAttr {
         start_id: start,
         ..Default::default()

@@ -19,6 +19,8 @@ mod error;
 pub mod netns;
 pub mod perf;
 mod perf_ring;
+#[cfg(test)]
+mod root_tests;
 pub mod signal;
 
 pub use bpf_attr::{BPF_OBJ_NAME_LEN, BPF_TAG_SIZE};

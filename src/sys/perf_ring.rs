@@ -116,8 +116,10 @@ impl PartialEq<[u8]> for Chunk<'_> {
 #[derive(Clone, Copy, Debug)]
 pub enum Record<'a> {
     /// The raw payload of a `PERF_SAMPLE_RAW` sample: what the program
-    /// passed to `bpf_perf_event_output`, then the zero bytes the kernel
-    /// adds so that the record stays 8-byte aligned.
+    /// passed to `bpf_perf_event_output` (its data, then the packet bytes
+    /// asked for in the flags' upper 32 bits), then up to 7 bytes of
+    /// padding of unspecified content that keep the record 8-byte aligned.
+    /// The payload should say its own length.
     Sample(Chunk<'a>),
     /// The kernel dropped this many samples because the ring was full.
     Lost(u64),
@@ -278,6 +280,8 @@ pub(crate) mod tests {
     use super::*;
 
     const PAGE: usize = 4096;
+    /// What the fake ring leaves in padding.
+    const PAD: u8 = 0xdd;
 
     /// A ring in anonymous memory laid out as the kernel lays out a perf
     /// mmap, and a writer that plays the kernel's part.
@@ -346,13 +350,14 @@ pub(crate) mod tests {
             self.put(&h);
         }
 
-        /// A `PERF_SAMPLE_RAW` sample, padded as the kernel pads it.
+        /// A `PERF_SAMPLE_RAW` sample, padded as the kernel pads it (with
+        /// stale bytes: the kernel skips the padding without writing it).
         pub(crate) fn sample(&mut self, payload: &[u8]) {
             let raw = (4 + payload.len()).div_ceil(8) * 8 - 4;
             self.header(PERF_RECORD_SAMPLE, 8 + 4 + raw);
             self.put(&(raw as u32).to_ne_bytes());
             self.put(payload);
-            self.put(&vec![0; raw - payload.len()]);
+            self.put(&vec![PAD; raw - payload.len()]);
         }
 
         pub(crate) fn lost(&mut self, n: u64) {
@@ -385,7 +390,7 @@ pub(crate) mod tests {
 
     fn padded(p: &[u8]) -> Vec<u8> {
         let mut v = p.to_vec();
-        v.resize((4 + p.len()).div_ceil(8) * 8 - 4, 0);
+        v.resize((4 + p.len()).div_ceil(8) * 8 - 4, PAD);
         v
     }
 
