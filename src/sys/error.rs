@@ -36,7 +36,7 @@ impl Error {
     }
 
     /// The error of `op` from a `std::io::Error` (e.g. a failed file read).
-    pub(crate) fn from_io(op: &'static str, e: &std::io::Error) -> Error {
+    pub fn from_io(op: &'static str, e: &std::io::Error) -> Error {
         Error::new(op, Errno::from_io_error(e).unwrap_or(Errno::IO))
     }
 
@@ -107,6 +107,55 @@ fn default_hint(op: &str, errno: Errno) -> Option<&'static str> {
     }
 }
 
+/// The C name of the errnos the kernel's BPF and perf code returns, so a
+/// message can be grepped against the kernel's sources and man pages.
+pub fn errno_name(errno: Errno) -> Option<&'static str> {
+    Some(match errno.raw_os_error() {
+        libc::EPERM => "EPERM",
+        libc::ENOENT => "ENOENT",
+        libc::ESRCH => "ESRCH",
+        libc::EINTR => "EINTR",
+        libc::EIO => "EIO",
+        libc::ENXIO => "ENXIO",
+        libc::E2BIG => "E2BIG",
+        libc::EBADF => "EBADF",
+        libc::EAGAIN => "EAGAIN",
+        libc::ENOMEM => "ENOMEM",
+        libc::EACCES => "EACCES",
+        libc::EFAULT => "EFAULT",
+        libc::EBUSY => "EBUSY",
+        libc::EEXIST => "EEXIST",
+        libc::ENODEV => "ENODEV",
+        libc::ENOTDIR => "ENOTDIR",
+        libc::EISDIR => "EISDIR",
+        libc::EINVAL => "EINVAL",
+        libc::EMFILE => "EMFILE",
+        libc::ENOSPC => "ENOSPC",
+        libc::EROFS => "EROFS",
+        libc::ERANGE => "ERANGE",
+        libc::ENOSYS => "ENOSYS",
+        libc::ELOOP => "ELOOP",
+        libc::EOPNOTSUPP => "EOPNOTSUPP",
+        libc::EPIPE => "EPIPE",
+        libc::EMSGSIZE => "EMSGSIZE",
+        // The kernel-internal ENOTSUPP leaks out of some BPF paths.
+        524 => "ENOTSUPP",
+        _ => return None,
+    })
+}
+
+/// The C library's description of `errno`, without std's "(os error N)".
+fn strerror(errno: Errno) -> String {
+    if errno.raw_os_error() == 524 {
+        return "Operation not supported".to_string();
+    }
+    let s = std::io::Error::from(errno).to_string();
+    match s.rfind(" (os error ") {
+        Some(i) => s[..i].to_string(),
+        None => s,
+    }
+}
+
 /// The last lines of a verifier log, where its reason for a rejection is.
 fn log_tail(log: &str, lines: usize) -> Vec<&str> {
     let all: Vec<&str> = log.lines().filter(|l| !l.trim().is_empty()).collect();
@@ -120,9 +169,13 @@ impl fmt::Display for Error {
         if let Some(object) = &self.object {
             write!(f, " {object}")?;
         }
-        write!(f, ": {}", self.errno)?;
+        write!(f, ": {}", strerror(self.errno))?;
+        match errno_name(self.errno) {
+            Some(name) => write!(f, " ({name})")?,
+            None => write!(f, " (errno {})", self.errno.raw_os_error())?,
+        }
         if let Some(hint) = self.hint() {
-            write!(f, " ({hint})")?;
+            write!(f, "; {hint}")?;
         }
         if let Some(log) = &self.log {
             let tail = log_tail(log, 6);
@@ -153,9 +206,10 @@ mod tests {
     fn display_names_op_object_errno_and_hint() {
         let e = Error::new("BPF_OBJ_GET", Errno::NOENT).with_object("/sys/fs/bpf/hook");
         let s = e.to_string();
-        assert!(s.starts_with("BPF_OBJ_GET /sys/fs/bpf/hook: "), "{s}");
-        assert!(s.contains("No such file or directory"), "{s}");
-        assert!(s.contains("no such pinned object"), "{s}");
+        assert_eq!(
+            s,
+            "BPF_OBJ_GET /sys/fs/bpf/hook: No such file or directory (ENOENT); no such pinned object"
+        );
         assert_eq!(e.errno(), Errno::NOENT);
         assert_eq!(e.raw_errno(), libc::ENOENT);
         assert_eq!(e.object(), Some("/sys/fs/bpf/hook"));
@@ -187,6 +241,14 @@ mod tests {
             "{s}"
         );
         assert_eq!(e.verifier_log(), Some(log));
+    }
+
+    #[test]
+    fn unknown_errnos_show_their_number() {
+        let s = Error::new("BPF_PROG_LOAD", Errno::from_raw_os_error(524)).to_string();
+        assert_eq!(s, "BPF_PROG_LOAD: Operation not supported (ENOTSUPP)");
+        let s = Error::new("read", Errno::from_raw_os_error(133)).to_string();
+        assert!(s.ends_with("(errno 133)"), "{s}");
     }
 
     #[test]

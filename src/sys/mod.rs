@@ -25,4 +25,5 @@ pub mod signal;
 
 pub use bpf_attr::{BPF_OBJ_NAME_LEN, BPF_TAG_SIZE};
 pub use bpffs::{is_bpffs, raise_memlock};
-pub use error::{Errno, Error, Result};
+pub use error::{errno_name, Errno, Error, Result};
+pub use netns::if_nametoindex;

@@ -79,6 +79,9 @@ fn bpf_output_attr(wakeup_watermark_bytes: u32) -> PerfEventAttr {
 /// once `wakeup_watermark_bytes` bytes are in the ring, or at every sample
 /// if 0. The fd goes into a `BPF_MAP_TYPE_PERF_EVENT_ARRAY` at index `cpu`
 /// and is mmap'd by [`PerfRing::new`].
+///
+/// With a byte watermark, samples below it wake nobody: wait with a
+/// timeout and read every ring after it, not only the ready ones.
 pub fn open_bpf_output(cpu: u32, wakeup_watermark_bytes: u32) -> Result<OwnedFd> {
     let mut attr = bpf_output_attr(wakeup_watermark_bytes);
     let bytes = attr.as_bytes_mut();
