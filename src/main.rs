@@ -5,12 +5,18 @@
 mod cli;
 
 use std::ffi::OsString;
-use std::io::Write;
+use std::fs::File;
+use std::io::{BufReader, BufWriter, Read, Write};
+use std::os::fd::AsFd;
+use std::path::Path;
 use std::process::ExitCode;
 
-use cli::{Command, UsageError};
-use xdpcap::filter;
+use cli::{CaptureArgs, Command, UsageError};
+use xdpcap::capture::{self, offline, OfflineConfig, Sink};
+use xdpcap::filter::{self, cbpf};
+use xdpcap::hook::Action;
 use xdpcap::hook::{Hook, Slot};
+use xdpcap::pcap;
 
 /// Why the command failed, which decides the exit status.
 enum Failure {
@@ -49,12 +55,50 @@ fn run(args: Vec<OsString>) -> Result<(), Failure> {
             level,
             filter,
             linktype,
-            input: _,
+            input,
         } => {
-            let lt = linktype.unwrap_or(filter::DLT_EN10MB);
+            let lt = dump_linktype(linktype, input.as_deref())?;
             let prog = compile_filter(&filter, lt)?;
-            print_stdout(&dump_cbpf(&prog, level))
+            let style = match level {
+                1 => cbpf::DumpStyle::Image,
+                2 => cbpf::DumpStyle::C,
+                _ => cbpf::DumpStyle::Decimal,
+            };
+            print_stdout(&cbpf::format(&prog, style))
         }
+        Command::DumpEbpf {
+            filter,
+            linktype,
+            input,
+            actions,
+            snaplen,
+        } => {
+            let lt = dump_linktype(linktype, input.as_deref())?;
+            let prog = compile_filter(&filter, lt)?;
+            let actions = actions.unwrap_or_else(|| Action::ALL.to_vec());
+            let mut text = String::new();
+            for action in actions {
+                let insns = capture::load::instructions(
+                    action,
+                    &prog,
+                    snaplen.unwrap_or(filter::DEFAULT_SNAPLEN),
+                    false,
+                    None,
+                )
+                .map_err(runtime)?;
+                text.push_str(&format!(
+                    "; {} ({} instructions)\n{}",
+                    capture::program::program_name(action),
+                    insns.len(),
+                    xdpcap::asm::disasm(&insns)
+                ));
+            }
+            print_stdout(&text)
+        }
+        Command::Capture(args) => match &args.source {
+            cli::Source::File(path) => offline(&args, path),
+            cli::Source::Hook(_) => Err(Failure::Runtime("live capture is not built yet".into())),
+        },
         Command::CreateHook { path, entries } => {
             let hook = Hook::create(entries).map_err(runtime)?;
             hook.pin(&path).map_err(runtime)?;
@@ -83,7 +127,6 @@ fn run(args: Vec<OsString>) -> Result<(), Failure> {
             }
             Ok(())
         }
-        _ => Err(Failure::Runtime("capture is not built yet".into())),
     }
 }
 
@@ -116,34 +159,143 @@ fn compile_filter(expr: &str, linktype: u32) -> Result<Vec<filter::cbpf::Insn>, 
     filter::build(expr, linktype).map_err(|e| Failure::Usage(format!("filter: {}", e.render(expr))))
 }
 
-/// tcpdump's `-d` (listing), `-dd` (C array) and `-ddd` (decimal) forms.
-fn dump_cbpf(prog: &[filter::cbpf::Insn], level: u8) -> String {
-    let mut s = String::new();
-    match level {
-        2 => {
-            for i in prog {
-                s.push_str(&format!(
-                    "{{ 0x{:x}, {}, {}, 0x{:08x} }},\n",
-                    i.code, i.jt, i.jf, i.k
-                ));
+/// The link type for `-d`: `-linktype`, else that of the `-r` file, else
+/// Ethernet.
+fn dump_linktype(linktype: Option<u32>, input: Option<&Path>) -> Result<u32, Failure> {
+    if let Some(l) = linktype {
+        return Ok(l);
+    }
+    let Some(path) = input else {
+        return Ok(filter::DLT_EN10MB);
+    };
+    let reader = open_input(path)?;
+    input_linktype(&reader, path)
+}
+
+fn open_input(path: &Path) -> Result<pcap::Reader<Box<dyn Read + Send>>, Failure> {
+    let r: Box<dyn Read + Send> = if path == Path::new("-") {
+        Box::new(std::io::stdin())
+    } else {
+        let f =
+            File::open(path).map_err(|e| Failure::Runtime(format!("{}: {e}", path.display())))?;
+        Box::new(BufReader::with_capacity(1 << 16, f))
+    };
+    pcap::Reader::new(r).map_err(|e| Failure::Runtime(format!("{}: {e}", path.display())))
+}
+
+fn input_linktype<R: Read>(reader: &pcap::Reader<R>, path: &Path) -> Result<u32, Failure> {
+    let lt = u32::from(reader.linktype().unwrap_or(pcap::LINKTYPE_ETHERNET));
+    offline::filter_linktype(lt).ok_or_else(|| {
+        Failure::Runtime(format!(
+            "{}: link type {lt} is not supported (only Ethernet and raw IP); pass -linktype to force one",
+            path.display()
+        ))
+    })
+}
+
+/// The output: a buffered file, buffered stdout, or text on stdout.
+fn open_sink(args: &CaptureArgs) -> Result<Sink, Failure> {
+    let stdout = || -> Result<File, Failure> {
+        let fd = std::io::stdout()
+            .as_fd()
+            .try_clone_to_owned()
+            .map_err(|e| Failure::Runtime(format!("stdout: {e}")))?;
+        Ok(File::from(fd))
+    };
+    let format = match args.format {
+        cli::Format::Pcapng => pcap::Format::Pcapng,
+        cli::Format::Pcap => pcap::Format::Pcap,
+    };
+    Ok(match &args.output {
+        cli::Output::Print => Sink::Text(Box::new(BufWriter::new(stdout()?))),
+        cli::Output::Stdout => Sink::Pcap {
+            out: Box::new(BufWriter::with_capacity(1 << 16, stdout()?)),
+            format,
+        },
+        cli::Output::File(path) => {
+            let f = File::create(path).map_err(|e| {
+                Failure::Runtime(format!("{}: cannot create the output: {e}", path.display()))
+            })?;
+            Sink::Pcap {
+                out: Box::new(BufWriter::with_capacity(1 << 16, f)),
+                format,
             }
         }
-        3 => {
-            s.push_str(&format!("{}\n", prog.len()));
-            for i in prog {
-                s.push_str(&format!("{} {} {} {}\n", i.code, i.jt, i.jf, i.k));
-            }
-        }
-        _ => {
-            for (n, i) in prog.iter().enumerate() {
-                s.push_str(&format!(
-                    "({n:03}) code=0x{:02x} jt={} jf={} k=0x{:x}\n",
-                    i.code, i.jt, i.jf, i.k
-                ));
-            }
+    })
+}
+
+/// Map a capture error to a failure, printing the verifier log first when
+/// asked for.
+fn capture_failure(e: capture::Error, args: &CaptureArgs) -> Failure {
+    if args.print_verifier_logs {
+        if let Some(log) = e.verifier_log() {
+            eprintln!("{log}");
         }
     }
-    s
+    if e.is_usage() {
+        Failure::Usage(e.to_string())
+    } else {
+        Failure::Runtime(e.to_string())
+    }
+}
+
+/// `-r`: run a capture file through the capture program.
+fn offline(args: &CaptureArgs, path: &Path) -> Result<(), Failure> {
+    let reader = open_input(path)?;
+    let linktype = match args.linktype {
+        Some(l) => l,
+        None => input_linktype(&reader, path)?,
+    };
+    // A bad filter is a usage error before anything is created.
+    compile_filter(&args.filter, linktype)?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .filter(|n| path != Path::new("-") && !n.is_empty())
+        .unwrap_or_else(|| "xdpcap-offline".into());
+    let cfg = OfflineConfig {
+        filter: args.filter.clone(),
+        linktype: Some(linktype),
+        snaplen: args.snaplen.unwrap_or(filter::DEFAULT_SNAPLEN),
+        count: args.count,
+        flush: args.flush,
+        verifier_log: args.print_verifier_logs || args.verbose,
+        verifier_log_size: args.verifier_log_size,
+        iface_name: name,
+    };
+    let sink = open_sink(args)?;
+    let path_text = path.display().to_string();
+    match capture::run_offline(&cfg, reader, &path_text, sink) {
+        Ok(stats) => {
+            if args.print_verifier_logs {
+                eprintln!(
+                    "xdpcap: verifier log of the capture program:\n{}",
+                    stats.verifier_log
+                );
+            }
+            if args.verbose {
+                eprintln!(
+                    "xdpcap: filter compiled for link type {}; capture program: {} instructions verified; test runs on CPU {}",
+                    stats.linktype, stats.verified_insns, stats.cpu
+                );
+            }
+            if !args.quiet {
+                eprintln!(
+                    "{} packets read, {} matched{}",
+                    stats.read,
+                    stats.matched,
+                    if stats.lost > 0 {
+                        format!(", {} lost", stats.lost)
+                    } else {
+                        String::new()
+                    }
+                );
+            }
+            Ok(())
+        }
+        Err(e) if e.is_broken_pipe() => Ok(()),
+        Err(e) => Err(capture_failure(e, args)),
+    }
 }
 
 /// Write to stdout; a closed pipe is not an error (`xdpcap -d ... | head`).

@@ -93,3 +93,61 @@ fn help_wins_over_missing_arguments() {
     let o = xdpcap(&["-buffer", "4096", "-h"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
 }
+
+/// `tcpdump -ddd ip` as raw classic BPF input.
+const RAW_IP: &str = "4,40 0 0 12,21 0 1 2048,6 0 0 262144,6 0 0 0";
+
+#[test]
+fn dump_raw_cbpf_like_tcpdump() {
+    let o = xdpcap(&["-d", RAW_IP]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(
+        stdout(&o),
+        "(000) ldh      [12]\n(001) jeq      #0x800           jt 2\tjf 3\n(002) ret      #262144\n(003) ret      #0\n"
+    );
+    let o = xdpcap(&["-ddd", RAW_IP]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(
+        stdout(&o),
+        "4\n40 0 0 12\n21 0 1 2048\n6 0 0 262144\n6 0 0 0\n"
+    );
+    let o = xdpcap(&["-dd", RAW_IP]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(
+        stdout(&o).starts_with("{ 0x28, 0, 0, 0x0000000c },\n"),
+        "{}",
+        stdout(&o)
+    );
+}
+
+#[test]
+fn dump_ebpf_shows_one_program_per_action() {
+    let o = xdpcap(&["-d-ebpf", "-actions", "drop,tx"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("; xdpcap_drop ("), "{out}");
+    assert!(out.contains("; xdpcap_tx ("), "{out}");
+    assert!(!out.contains("xdpcap_pass"), "{out}");
+    assert!(out.contains("perf_event_output"), "{out}");
+    let o = xdpcap(&["--dump-ebpf"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert_eq!(stdout(&o).matches("; xdpcap_").count(), 5);
+}
+
+#[test]
+fn malformed_raw_cbpf_is_a_usage_error() {
+    let o = xdpcap(&["-d", "2,6 0 0 0"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).starts_with("xdpcap: filter: "), "{}", stderr(&o));
+}
+
+#[test]
+fn offline_input_missing_is_a_runtime_error() {
+    let o = xdpcap(&["-r", "/nonexistent/in.pcap", "/dev/null"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("/nonexistent/in.pcap"),
+        "{}",
+        stderr(&o)
+    );
+}

@@ -80,8 +80,8 @@ pub struct Maps {
 impl Maps {
     /// Create both maps; the perf array has a slot per possible CPU.
     pub fn create() -> Result<Maps, Error> {
-        let possible = sys::cpu::possible_cpus()
-            .map_err(|e| Error::sys("reading the possible CPUs", e))?;
+        let possible =
+            sys::cpu::possible_cpus().map_err(|e| Error::sys("reading the possible CPUs", e))?;
         let perf = bpf::map_create(&bpf::MapCreate {
             map_type: bpf::BPF_MAP_TYPE_PERF_EVENT_ARRAY,
             key_size: 4,

@@ -22,12 +22,10 @@ pub mod load;
 pub mod merge;
 pub mod offline;
 pub mod program;
-pub mod session;
 pub mod text;
 
 pub use load::Flavour;
 pub use offline::{run_offline, OfflineConfig, OfflineStats};
-pub use session::{Capture, CaptureConfig, HookSource, Stop};
 
 /// What went wrong in a capture, naming the action, file or filter
 /// position involved.
@@ -269,7 +267,13 @@ impl Output {
     }
 
     /// Interface statistics (pcapng ISB); nothing for other formats.
-    pub fn stats(&mut self, iface: usize, ts_ns: u64, received: u64, dropped: u64) -> Result<(), Error> {
+    pub fn stats(
+        &mut self,
+        iface: usize,
+        ts_ns: u64,
+        received: u64,
+        dropped: u64,
+    ) -> Result<(), Error> {
         match self {
             Output::Pcap(w, _) if w.format() == pcap::Format::Pcapng => w
                 .write_stats(iface, ts_ns, received, dropped)

@@ -150,6 +150,19 @@ pub fn build(spec: &Spec) -> Result<Vec<Insn>, BuildError> {
         frags: spec.frags,
     };
     assemble(spec, |asm, on_match, on_nomatch| {
+        // A filter that only returns a constant (the empty filter matches
+        // everything) needs no fragment.
+        if let [insn] = spec.filter {
+            if insn.code == cbpf::BPF_RET | cbpf::BPF_K {
+                if insn.k == 0 {
+                    asm.ja(on_nomatch);
+                } else {
+                    asm.push(Insn::mov32_imm(R0, insn.k as i32));
+                    asm.ja(on_match);
+                }
+                return Ok(());
+            }
+        }
         filter::ebpf::lower(spec.filter, asm, &opts, on_match, on_nomatch)
             .map_err(BuildError::Filter)
     })

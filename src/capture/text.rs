@@ -112,7 +112,11 @@ fn decode_arp(p: &[u8]) -> String {
     let ip = |b: &[u8]| Ipv4Addr::new(b[0], b[1], b[2], b[3]);
     match op {
         1 => format!("ARP, Request who-has {} tell {}", ip(tpa), ip(spa)),
-        2 => format!("ARP, Reply {} is-at {}", ip(spa), mac(p.get(8..14).unwrap_or(&[]))),
+        2 => format!(
+            "ARP, Reply {} is-at {}",
+            ip(spa),
+            mac(p.get(8..14).unwrap_or(&[]))
+        ),
         n => format!("ARP, op {n}"),
     }
 }
@@ -140,7 +144,14 @@ fn decode_ipv4(p: &[u8]) -> String {
     } else {
         &[]
     };
-    transport("IP", &src.to_string(), &dst.to_string(), proto, l4, frag != 0)
+    transport(
+        "IP",
+        &src.to_string(),
+        &dst.to_string(),
+        proto,
+        l4,
+        frag != 0,
+    )
 }
 
 fn decode_ipv6(p: &[u8]) -> String {
@@ -149,7 +160,14 @@ fn decode_ipv6(p: &[u8]) -> String {
     };
     let a = |b: &[u8]| Ipv6Addr::from(<[u8; 16]>::try_from(b).unwrap_or([0; 16]));
     let proto = p[6];
-    transport("IP6", &a(src).to_string(), &a(dst).to_string(), proto, &p[40..], false)
+    transport(
+        "IP6",
+        &a(src).to_string(),
+        &a(dst).to_string(),
+        proto,
+        &p[40..],
+        false,
+    )
 }
 
 fn transport(ip: &str, src: &str, dst: &str, proto: u8, l4: &[u8], fragment: bool) -> String {
@@ -171,7 +189,11 @@ fn transport(ip: &str, src: &str, dst: &str, proto: u8, l4: &[u8], fragment: boo
             }
         }
         IPPROTO_ICMP | IPPROTO_ICMPV6 => {
-            let name = if proto == IPPROTO_ICMP { "ICMP" } else { "ICMP6" };
+            let name = if proto == IPPROTO_ICMP {
+                "ICMP"
+            } else {
+                "ICMP6"
+            };
             match (l4.first(), l4.get(1)) {
                 (Some(t), Some(c)) => format!("{ip} {src} > {dst}: {name} type {t} code {c}"),
                 _ => format!("{ip} {src} > {dst}: {name}"),
@@ -245,7 +267,10 @@ mod tests {
             format_ts(1_700_000_000_123_456_789),
             "2023-11-14 22:13:20.123456789"
         );
-        assert_eq!(format_ts(951_782_400_000_000_000), "2000-02-29 00:00:00.000000000");
+        assert_eq!(
+            format_ts(951_782_400_000_000_000),
+            "2000-02-29 00:00:00.000000000"
+        );
     }
 
     fn tcp_syn() -> Vec<u8> {
