@@ -1,4 +1,4 @@
-//! The `bpf(2)` system call: one raw entry point ([`sys_bpf`]) and one small
+//! The `bpf(2)` system call: one raw entry point (`sys_bpf`) and one small
 //! wrapper per command.
 //!
 //! Each wrapper zeroes the attr struct of its command (see `bpf_attr.rs`),
@@ -9,7 +9,7 @@
 //! safe to call with any arguments.
 //!
 //! Under `cfg(test)` the raw entry point can be replaced per thread by a
-//! test double (see [`double`]) so the encoding of each command is tested
+//! test double (module `double`) so the encoding of each command is tested
 //! without root.
 
 use std::ffi::CString;

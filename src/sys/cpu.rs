@@ -115,6 +115,15 @@ mod tests {
     }
 
     #[test]
+    fn monotonic_clock_advances_with_real_time() {
+        let a = monotonic_ns();
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        let b = monotonic_ns();
+        assert!(b - a >= 20_000_000, "{a} -> {b}");
+        assert!(b - a < 5_000_000_000, "{a} -> {b}");
+    }
+
+    #[test]
     fn this_machine_has_cpus() {
         let online = online_cpus().unwrap();
         assert!(!online.is_empty());

@@ -26,7 +26,7 @@ pub const PERF_FLAG_FD_CLOEXEC: libc::c_ulong = 1 << 3;
 pub const PERF_EVENT_IOC_ENABLE: libc::c_ulong = 0x2400;
 /// `_IO('$', 1)`.
 pub const PERF_EVENT_IOC_DISABLE: libc::c_ulong = 0x2401;
-/// `PERF_ATTR_SIZE_VER1`: the size of [`PerfEventAttr`].
+/// `PERF_ATTR_SIZE_VER1`: the size of our `struct perf_event_attr` prefix.
 pub const PERF_ATTR_SIZE_VER1: u32 = 72;
 
 /// `perf_event_attr.flags` bit `watermark`: wake up after
