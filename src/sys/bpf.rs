@@ -156,6 +156,20 @@ fn path_cstring(op: &'static str, path: &Path) -> Result<CString> {
         .map_err(|_| Error::new(op, Errno::INVAL).with_object(path.display().to_string()))
 }
 
+/// Refuses, before the kernel does with a bare `EINVAL`, an object name
+/// with characters other than letters, digits, `_` and `.`.
+fn check_name(op: &'static str, name: &str) -> Result<()> {
+    if name
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.')
+    {
+        return Ok(());
+    }
+    Err(Error::new(op, Errno::INVAL)
+        .with_object(format!("{name:?}"))
+        .with_hint("object names allow only letters, digits, '_' and '.'"))
+}
+
 /// Arguments of [`map_create`].
 #[derive(Clone, Debug)]
 pub struct MapCreate<'a> {
@@ -170,6 +184,7 @@ pub struct MapCreate<'a> {
 
 /// `BPF_MAP_CREATE`: creates a map.
 pub fn map_create(m: &MapCreate<'_>) -> Result<OwnedFd> {
+    check_name("BPF_MAP_CREATE", m.name)?;
     let mut attr = MapCreateAttr {
         map_type: m.map_type,
         key_size: m.key_size,
@@ -458,6 +473,7 @@ pub fn prog_load(p: &ProgLoad<'_>) -> Result<Loaded> {
                 p.insns.len()
             )));
     }
+    check_name(OP, p.name)?;
     let license = CString::new(p.license).map_err(|_| {
         Error::new(OP, Errno::INVAL)
             .with_object(p.name)
@@ -1011,6 +1027,40 @@ mod tests {
         .unwrap_err();
         assert_eq!(e.errno(), Errno::INVAL);
         assert!(e.to_string().contains("12 bytes"), "{e}");
+    }
+
+    #[test]
+    fn bad_names_are_refused_before_the_kernel() {
+        let e = double::with(
+            |_, _| panic!("no syscall expected"),
+            || {
+                let mut p = xdp_load(0, 0);
+                p.name = "xdpcap-drop";
+                prog_load(&p)
+            },
+        )
+        .unwrap_err();
+        assert_eq!(e.errno(), Errno::INVAL);
+        let s = e.to_string();
+        assert!(
+            s.contains("\"xdpcap-drop\"") && s.contains("only letters"),
+            "{s}"
+        );
+        let e = double::with(
+            |_, _| panic!("no syscall expected"),
+            || {
+                map_create(&MapCreate {
+                    map_type: BPF_MAP_TYPE_ARRAY,
+                    key_size: 4,
+                    value_size: 4,
+                    max_entries: 1,
+                    map_flags: 0,
+                    name: "café",
+                })
+            },
+        )
+        .unwrap_err();
+        assert_eq!((e.op(), e.errno()), ("BPF_MAP_CREATE", Errno::INVAL));
     }
 
     #[test]
