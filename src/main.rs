@@ -12,7 +12,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use cli::{CaptureArgs, Command, UsageError};
-use xdpcap::capture::{self, offline, OfflineConfig, Sink};
+use xdpcap::capture::{self, offline, Capture, CaptureConfig, HookSource, OfflineConfig, Sink};
 use xdpcap::filter::{self, cbpf};
 use xdpcap::hook::Action;
 use xdpcap::hook::{Hook, Slot};
@@ -97,7 +97,7 @@ fn run(args: Vec<OsString>) -> Result<(), Failure> {
         }
         Command::Capture(args) => match &args.source {
             cli::Source::File(path) => offline(&args, path),
-            cli::Source::Hook(_) => Err(Failure::Runtime("live capture is not built yet".into())),
+            cli::Source::Hook(path) => live(&args, path),
         },
         Command::CreateHook { path, entries } => {
             let hook = Hook::create(entries).map_err(runtime)?;
@@ -237,6 +237,109 @@ fn capture_failure(e: capture::Error, args: &CaptureArgs) -> Failure {
     } else {
         Failure::Runtime(e.to_string())
     }
+}
+
+/// A live capture on the hook at `path`.
+fn live(args: &CaptureArgs, path: &Path) -> Result<(), Failure> {
+    let linktype = args.linktype.unwrap_or(filter::DLT_EN10MB);
+    // Filter and hook first: a mistake there leaves no output file behind.
+    compile_filter(&args.filter, linktype)?;
+    let hook = Hook::open(path).map_err(runtime)?;
+    let actions = capture::session::resolve_actions(&hook, args.actions.as_deref())
+        .map_err(|e| capture_failure(e, args))?;
+    capture::session::check_slots(&hook, &actions, args.force)
+        .map_err(|e| capture_failure(e, args))?;
+    let sink = open_sink(args)?;
+    let mut cfg = CaptureConfig::new(HookSource::Hook(hook));
+    cfg.filter = args.filter.clone();
+    cfg.linktype = linktype;
+    cfg.actions = args.actions.clone();
+    cfg.snaplen = args.snaplen.unwrap_or(filter::DEFAULT_SNAPLEN);
+    cfg.count = args.count;
+    cfg.buffer = args.buffer;
+    cfg.watermark = args.watermark;
+    cfg.flush = args.flush;
+    cfg.force = args.force;
+    cfg.verifier_log = args.print_verifier_logs;
+    cfg.verifier_log_size = args.verifier_log_size;
+    cfg.handle_signals = true;
+    let mut cap = Capture::start(cfg, sink).map_err(|e| capture_failure(e, args))?;
+    for note in cap.notes() {
+        if args.verbose
+            || note.starts_with("taking over")
+            || note.starts_with("-force")
+            || note.starts_with("warning")
+        {
+            eprintln!("xdpcap: {note}");
+        }
+    }
+    if args.print_verifier_logs {
+        for (action, log) in cap.verifier_logs() {
+            eprintln!("xdpcap: verifier log of the {action} capture program:\n{log}");
+        }
+    }
+    if !args.quiet {
+        let names: Vec<&str> = cap.actions().iter().map(|a| a.name()).collect();
+        eprintln!(
+            "xdpcap: capturing {} on {}{}",
+            names.join(","),
+            path.display(),
+            if args.filter.is_empty() {
+                String::new()
+            } else {
+                format!(" matching {:?}", args.filter)
+            }
+        );
+    }
+    let quiet = args.quiet;
+    let result = cap.run(|stats| {
+        if !quiet {
+            eprintln!("xdpcap: {}", stats_line(stats));
+        }
+    });
+    // Whatever run returned, empty the slots and flush before reporting.
+    let stopped = cap.stop();
+    let stop = result.map_err(|e| capture_failure(e, args))?;
+    let stats = match stopped {
+        Ok(s) => s,
+        Err(e) if e.is_broken_pipe() => return Ok(()),
+        Err(e) => return Err(capture_failure(e, args)),
+    };
+    if args.verbose {
+        let why = match stop {
+            capture::Stop::Signal(sig) => xdpcap::sys::signal::signal_name(sig).to_string(),
+            capture::Stop::Count => format!("{} packets", stats.written),
+            capture::Stop::BrokenPipe => "the reader of the output went away".into(),
+        };
+        eprintln!("xdpcap: stopped: {why}");
+    }
+    eprintln!(
+        "xdpcap: {} packets written; {}",
+        stats.written,
+        stats_line(&stats)
+    );
+    Ok(())
+}
+
+/// `aborted 0/0  drop 12/3  pass 1000/0, lost 0`: received/matched per action.
+fn stats_line(stats: &capture::Stats) -> String {
+    let per: Vec<String> = stats
+        .actions
+        .iter()
+        .map(|a| {
+            format!(
+                "{} {}/{}",
+                a.action.map_or("?", |a| a.name()),
+                a.received,
+                a.matched
+            )
+        })
+        .collect();
+    format!(
+        "{} (received/matched), lost {}",
+        per.join("  "),
+        stats.lost()
+    )
 }
 
 /// `-r`: run a capture file through the capture program.

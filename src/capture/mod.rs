@@ -22,10 +22,12 @@ pub mod load;
 pub mod merge;
 pub mod offline;
 pub mod program;
+pub mod session;
 pub mod text;
 
 pub use load::Flavour;
 pub use offline::{run_offline, OfflineConfig, OfflineStats};
+pub use session::{ActionStats, Capture, CaptureConfig, HookSource, Stats, Stop};
 
 /// What went wrong in a capture, naming the action, file or filter
 /// position involved.
@@ -169,8 +171,10 @@ impl fmt::Debug for Sink {
 /// One interface of the output: a captured action, or the input file.
 #[derive(Clone, Debug)]
 pub(crate) struct OutIface {
-    /// Name in the pcapng IDB and the `-print` line.
+    /// Name in the pcapng IDB.
     pub name: String,
+    /// What the `-print` line shows (the action).
+    pub label: String,
     pub linktype: u32,
 }
 
@@ -249,7 +253,7 @@ impl Output {
                 let iface = &ifaces[p.iface];
                 let mut l = text::line(
                     p.ts_ns,
-                    &iface.name,
+                    &iface.label,
                     p.ifindex,
                     p.queue,
                     iface.linktype,

@@ -189,6 +189,7 @@ fn run_pinned<R: Read>(
 
     let iface = OutIface {
         name: cfg.iface_name.clone(),
+        label: "match".to_string(),
         linktype: file_linktype,
     };
     let mut output = Output::new(sink, &[iface], &cfg.filter, cfg.snaplen, cfg.flush)?;

@@ -213,6 +213,70 @@ fn unregister(prog_id: u32) {
     }
 }
 
+/// The actions to capture: `requested`, checked against the hook's
+/// slots, or every slot the hook has.
+pub fn resolve_actions(hook: &Hook, requested: Option<&[Action]>) -> Result<Vec<Action>, Error> {
+    let Some(list) = requested else {
+        return Ok(hook.actions());
+    };
+    for a in list {
+        if a.index() >= hook.max_entries() {
+            return Err(Error::Config(format!(
+                "{} has {} slot(s) ({}); it has no slot for action {a}",
+                hook.display_name(),
+                hook.max_entries(),
+                hook.actions()
+                    .iter()
+                    .map(|a| a.name())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        }
+    }
+    Ok(list.to_vec())
+}
+
+/// Check that the slots of `actions` are free, or leftovers of a killed
+/// capture, or may be taken (`force`). Returns notes on what will be taken
+/// over.
+pub fn check_slots(hook: &Hook, actions: &[Action], force: bool) -> Result<Vec<String>, Error> {
+    let hook_name = hook.display_name();
+    let mut notes = Vec::new();
+    for &action in actions {
+        match hook.slot(action)? {
+            Slot::Empty => {}
+            Slot::Ours {
+                prog_id,
+                owner: None,
+                ..
+            } => notes.push(format!(
+                "taking over slot {action} of {hook_name} from leftover capture program {prog_id} (its xdpcap is gone)"
+            )),
+            Slot::Ours {
+                prog_id,
+                owner: Some(pid),
+                ..
+            } if !force => {
+                return Err(Error::Config(format!(
+                    "{hook_name}: slot {action} is in use by another xdpcap (pid {pid}, capture program id {prog_id}); stop it first, or use -force to take the slot"
+                )))
+            }
+            Slot::Other { prog_id, name } if !force => {
+                return Err(Error::Busy {
+                    hook: hook_name,
+                    action,
+                    prog_id,
+                    name,
+                })
+            }
+            Slot::Ours { prog_id, .. } | Slot::Other { prog_id, .. } => notes.push(format!(
+                "-force: taking slot {action} of {hook_name} from program {prog_id}"
+            )),
+        }
+    }
+    Ok(notes)
+}
+
 /// A CPU's ring.
 struct Ring {
     cpu: u32,
@@ -274,67 +338,8 @@ impl Capture {
             HookSource::Hook(h) => h,
         };
         let hook_name = hook.display_name();
-        let actions = match &config.actions {
-            Some(list) => {
-                for a in list {
-                    if a.index() >= hook.max_entries() {
-                        return Err(Error::Config(format!(
-                            "{hook_name} has {} slot(s) ({}); it has no slot for action {a}",
-                            hook.max_entries(),
-                            hook.actions()
-                                .iter()
-                                .map(|a| a.name())
-                                .collect::<Vec<_>>()
-                                .join(", ")
-                        )));
-                    }
-                }
-                list.clone()
-            }
-            None => hook.actions(),
-        };
-        let mut notes = Vec::new();
-
-        // Who holds the slots now.
-        for &action in &actions {
-            match hook.slot(action)? {
-                Slot::Empty => {}
-                Slot::Ours {
-                    prog_id,
-                    owner: None,
-                    ..
-                } => {
-                    notes.push(format!(
-                        "taking over slot {action} of {hook_name} from leftover capture program {prog_id} (its xdpcap is gone)"
-                    ));
-                }
-                Slot::Ours {
-                    prog_id,
-                    owner: Some(pid),
-                    ..
-                } if !config.force => {
-                    return Err(Error::Busy {
-                        hook: hook_name,
-                        action,
-                        prog_id,
-                        name: format!("xdpcap of pid {pid}"),
-                    })
-                }
-                Slot::Other { prog_id, name } if !config.force => {
-                    return Err(Error::Busy {
-                        hook: hook_name,
-                        action,
-                        prog_id,
-                        name,
-                    })
-                }
-                Slot::Ours { prog_id, .. } | Slot::Other { prog_id, .. } => {
-                    notes.push(format!(
-                        "-force: taking slot {action} of {hook_name} from program {prog_id}"
-                    ));
-                }
-            }
-        }
+        let actions = resolve_actions(&hook, config.actions.as_deref())?;
+        let mut notes = check_slots(&hook, &actions, config.force)?;
 
         let signals = if config.handle_signals {
             Some(
@@ -397,6 +402,7 @@ impl Capture {
                 iface_of[a.index() as usize] = Some(i);
                 OutIface {
                     name: format!("xdp{}", a.name()),
+                    label: a.name().to_string(),
                     linktype: config.linktype,
                 }
             })
@@ -456,7 +462,8 @@ impl Capture {
                 return Err(Error::Incompatible {
                     hook: hook_name,
                     action,
-                    err: last_err.unwrap_or_else(|| sys::Error::new("BPF_MAP_UPDATE_ELEM", Errno::INVAL)),
+                    err: last_err
+                        .unwrap_or_else(|| sys::Error::new("BPF_MAP_UPDATE_ELEM", Errno::INVAL)),
                 });
             };
             if flavour.is_none() {
@@ -689,7 +696,10 @@ mod tests {
             let p = ring_pages(None, n);
             assert!(p.is_power_of_two(), "{n} cpus: {p} pages");
         }
-        assert_eq!(ring_pages(Some(8192), 2) * perf::page_size(), 8192.max(perf::page_size()));
+        assert_eq!(
+            ring_pages(Some(8192), 2) * perf::page_size(),
+            8192.max(perf::page_size())
+        );
         assert!(ring_pages(Some(10_000), 2) * perf::page_size() >= 10_000);
     }
 }
