@@ -13,6 +13,7 @@ pub mod cbpf;
 pub mod compile;
 pub mod ebpf;
 mod lexer;
+pub mod optimize;
 mod parser;
 
 /// `DLT_EN10MB` / `LINKTYPE_ETHERNET`.
