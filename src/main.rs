@@ -344,7 +344,14 @@ fn stats_line(stats: &capture::Stats) -> String {
 
 /// `-r`: run a capture file through the capture program.
 fn offline(args: &CaptureArgs, path: &Path) -> Result<(), Failure> {
-    let reader = open_input(path)?;
+    let reader = match open_input(path) {
+        Ok(r) => r,
+        Err(e) => {
+            // A mistake in the command line is reported before a missing file.
+            compile_filter(&args.filter, args.linktype.unwrap_or(filter::DLT_EN10MB))?;
+            return Err(e);
+        }
+    };
     let linktype = match args.linktype {
         Some(l) => l,
         None => input_linktype(&reader, path)?,

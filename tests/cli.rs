@@ -151,3 +151,32 @@ fn offline_input_missing_is_a_runtime_error() {
         stderr(&o)
     );
 }
+
+#[test]
+fn filter_syntax_error_exits_1_with_a_caret() {
+    for args in [
+        &["-d", "tcp port"][..],
+        &["-r", "/nonexistent.pcap", "out.pcap", "udp", "and"][..],
+        &[
+            "/sys/fs/bpf/no-such-hook-for-cli-test",
+            "out.pcap",
+            "tcp",
+            "port",
+        ][..],
+    ] {
+        let o = xdpcap(args);
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(1), "{args:?}: {err}");
+        let lines: Vec<&str> = err.lines().collect();
+        assert!(lines[0].starts_with("xdpcap: filter: "), "{args:?}: {err}");
+        assert!(
+            lines.iter().any(|l| l.trim_start().starts_with('^')),
+            "{args:?}: no caret line in {err}"
+        );
+        assert!(o.stdout.is_empty(), "{args:?}");
+    }
+    assert!(
+        !std::path::Path::new("out.pcap").exists(),
+        "a filter error created the output"
+    );
+}
