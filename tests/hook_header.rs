@@ -8,6 +8,7 @@ use std::os::fd::{AsFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use common::capture::Scratch;
 use common::netns::{NetPair, Side};
 use common::xdp::{self, Flavour};
 use xdpcap::sys::bpf;
@@ -17,12 +18,11 @@ const XDP_PASS: u32 = 2;
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
-/// Compiles tests/data/`name`.c as `make examples` does; the object path.
-fn compile(name: &str) -> PathBuf {
+/// Compiles tests/data/`name`.c as `make examples` does, into `dir`; the
+/// object path.
+fn compile(name: &str, dir: &Scratch) -> PathBuf {
     let clang = common::require_tool("clang");
-    let out_dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(common::unique_name("hookh"));
-    std::fs::create_dir_all(&out_dir).unwrap();
-    let obj = out_dir.join(format!("{name}.o"));
+    let obj = dir.0.join(format!("{name}.o"));
     let multiarch = Command::new("gcc")
         .arg("-dumpmachine")
         .output()
@@ -142,7 +142,8 @@ fn every_example_compiles_with_clang() {
         let path = entry.unwrap().path();
         if path.extension().is_some_and(|e| e == "c") {
             let name = path.file_stem().unwrap().to_str().unwrap().to_string();
-            let obj = compile(&name);
+            let scratch = Scratch::new();
+            let obj = compile(&name, &scratch);
             assert!(std::fs::metadata(&obj).unwrap().len() > 0);
         }
     }
@@ -152,8 +153,8 @@ fn every_example_compiles_with_clang() {
 fn header_compiles_alone_and_after_libbpf() {
     // Only linux/bpf.h + hook.h, every macro used, in a scratch file.
     let clang = common::require_tool("clang");
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(common::unique_name("hookh"));
-    std::fs::create_dir_all(&dir).unwrap();
+    let scratch = Scratch::new();
+    let dir = &scratch.0;
     for (name, prelude) in [("plain", ""), ("libbpf", "#include <bpf/bpf_helpers.h>\n")] {
         let src = dir.join(format!("{name}.c"));
         std::fs::write(
@@ -189,7 +190,8 @@ fn header_compiles_alone_and_after_libbpf() {
 
 #[test]
 fn legacy_map_definition_is_exactly_the_hook() {
-    let obj = compile("legacy");
+    let scratch = Scratch::new();
+    let obj = compile("legacy", &scratch);
     // struct bpf_map_def { type, key_size, value_size, max_entries, map_flags }
     assert_eq!(
         maps_section_words(&obj),
@@ -225,7 +227,7 @@ fn bpftool_loaded_hooks_take_the_libbpf_flavours() {
         ),
     ] {
         let dir = PinDir::new();
-        let _prog = bpftool_load(&compile(name), &dir);
+        let _prog = bpftool_load(&compile(name, &Scratch::new()), &dir);
         let hook = open_hook(&dir, "xdpcap_hook");
         let info = bpf::map_info(hook.as_fd()).expect("map info");
         assert_eq!(
@@ -257,7 +259,7 @@ fn btf_hook_works_live() {
     for (name, mtu, size) in [("btf", 1500, 56), ("frags", 9000, 8900)] {
         let mut pair = NetPair::with_mtu(mtu);
         let dir = PinDir::new();
-        let prog = bpftool_load(&compile(name), &dir);
+        let prog = bpftool_load(&compile(name, &Scratch::new()), &dir);
         xdp::attach(&mut pair, Side::B, prog.as_fd());
         assert!(pair.ping(Side::A, false, 2, size), "{name}: ping");
         let hook = open_hook(&dir, "xdpcap_hook");
@@ -280,7 +282,8 @@ fn btf_hook_works_live() {
 #[test]
 fn shared_and_several_hooks() {
     let bpftool = common::require_tool("bpftool");
-    let obj = compile("multi");
+    let scratch = Scratch::new();
+    let obj = compile("multi", &scratch);
     let dir = PinDir::new();
     let out = Command::new(bpftool)
         .args(["prog", "loadall"])

@@ -2,6 +2,7 @@
 //! module and uses only part of it.
 #![allow(dead_code)]
 
+pub mod capture;
 pub mod netns;
 pub mod xdp;
 

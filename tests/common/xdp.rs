@@ -235,22 +235,46 @@ pub fn returning(action: u32, flavour: Flavour) -> OwnedFd {
 /// An Ethernet/IPv4/UDP frame to `dport` with `payload` bytes, as side A
 /// would send it to side B.
 pub fn udp_frame(dport: u16, payload: usize) -> Vec<u8> {
+    let mut l4 = Vec::new();
+    l4.extend_from_slice(&40000u16.to_be_bytes());
+    l4.extend_from_slice(&dport.to_be_bytes());
+    l4.extend_from_slice(&((8 + payload) as u16).to_be_bytes());
+    l4.extend_from_slice(&[0, 0]); // no UDP checksum
+    l4.resize(l4.len() + payload, b'x');
+    ipv4_frame(IPPROTO_UDP as u8, &l4)
+}
+
+/// An Ethernet/IPv4/TCP SYN from A to B's `dport`.
+pub fn tcp_syn_frame(dport: u16) -> Vec<u8> {
+    let mut l4 = Vec::new();
+    l4.extend_from_slice(&40000u16.to_be_bytes());
+    l4.extend_from_slice(&dport.to_be_bytes());
+    l4.extend_from_slice(&1u32.to_be_bytes()); // seq
+    l4.extend_from_slice(&0u32.to_be_bytes()); // ack
+    l4.extend_from_slice(&[0x50, 0x02]); // 20-byte header, SYN
+    l4.extend_from_slice(&[0xff, 0xff, 0, 0, 0, 0]); // window, checksum, urgent
+    ipv4_frame(6, &l4)
+}
+
+/// An Ethernet/IPv4 ICMP echo request from A to B.
+pub fn icmp_echo_frame() -> Vec<u8> {
+    ipv4_frame(1, &[8, 0, 0xf7, 0xfe, 0, 1, 0, 0])
+}
+
+/// Ethernet (B's MAC <- A's MAC) + IPv4 (A -> B, no options) + `l4`.
+pub fn ipv4_frame(proto: u8, l4: &[u8]) -> Vec<u8> {
     let mut f = Vec::new();
     f.extend_from_slice(&[0x02, 0, 0xc6, 0x12, 0, 0x02]);
     f.extend_from_slice(&[0x02, 0, 0xc6, 0x12, 0, 0x01]);
     f.extend_from_slice(&0x0800u16.to_be_bytes());
-    let total = (20 + 8 + payload) as u16;
+    let total = (20 + l4.len()) as u16;
     f.extend_from_slice(&[0x45, 0]);
     f.extend_from_slice(&total.to_be_bytes());
-    f.extend_from_slice(&[0, 0, 0x40, 0, 64, IPPROTO_UDP as u8, 0, 0]);
+    f.extend_from_slice(&[0, 0, 0x40, 0, 64, proto, 0, 0]);
     f.extend_from_slice(&[198, 18, 0, 1, 198, 18, 0, 2]);
     let sum = ipv4_checksum(&f[14..34]);
     f[24..26].copy_from_slice(&sum.to_be_bytes());
-    f.extend_from_slice(&40000u16.to_be_bytes());
-    f.extend_from_slice(&dport.to_be_bytes());
-    f.extend_from_slice(&((8 + payload) as u16).to_be_bytes());
-    f.extend_from_slice(&[0, 0]); // no UDP checksum
-    f.resize(f.len() + payload, b'x');
+    f.extend_from_slice(l4);
     f
 }
 
