@@ -1,0 +1,402 @@
+//! The capture library on the real kernel (needs root): offline runs keep
+//! every packet whole with its timestamp, a live capture finds the load
+//! flavour of each kind of hook owner, writes what went through each slot,
+//! and leaves no slot occupied on any way out; the hook API tells ours,
+//! leftovers and others apart.
+mod common;
+
+use std::fs::File;
+use std::io::BufWriter;
+use std::os::fd::AsFd;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::xdp::{self, Flavour};
+use xdpcap::capture::{
+    self, run_offline, Capture, CaptureConfig, HookSource, OfflineConfig, Sink, Stop,
+};
+use xdpcap::hook::{Action, Hook, Slot};
+use xdpcap::pcap::{self, Format};
+
+/// A file in the temp dir removed on drop.
+struct TempFile(PathBuf);
+
+impl TempFile {
+    fn new(tag: &str) -> TempFile {
+        TempFile(std::env::temp_dir().join(common::unique_name(&format!("xdpcap_{tag}_"))))
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+fn read_all(path: &Path) -> Vec<pcap::Packet> {
+    let mut r = pcap::Reader::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut out = Vec::new();
+    while let Some(p) = r.next_packet().expect("reading the output") {
+        out.push(p);
+    }
+    out
+}
+
+fn pcap_sink(path: &Path, format: Format) -> Sink {
+    Sink::Pcap {
+        out: Box::new(BufWriter::new(
+            File::create(path).expect("creating the output"),
+        )),
+        format,
+    }
+}
+
+/// Packets of awkward sizes: empty, shorter than an Ethernet header, one
+/// page and a jumbo frame that only runs whole as fragments.
+fn odd_packets() -> Vec<(u64, u32, Vec<u8>)> {
+    [0usize, 1, 13, 14, 60, 1514, 4000, 9000]
+        .iter()
+        .enumerate()
+        .map(|(i, &len)| {
+            let data: Vec<u8> = (0..len).map(|b| (b * 7 + i) as u8).collect();
+            let ts = 1_700_000_000_000_000_000 + i as u64 * 1_234_567;
+            // The third one was truncated when it was captured.
+            let orig = len as u32 + if i == 2 { 100 } else { 0 };
+            (ts, orig, data)
+        })
+        .collect()
+}
+
+fn write_input(path: &Path, packets: &[(u64, u32, Vec<u8>)]) {
+    let iface = pcap::Interface {
+        name: "in".into(),
+        filter: None,
+        linktype: pcap::LINKTYPE_ETHERNET,
+        snaplen: 262144,
+        description: None,
+    };
+    let f = BufWriter::new(File::create(path).expect("creating the input"));
+    let mut w = pcap::Writer::new(f, Format::Pcap, &[iface]).expect("pcap header");
+    for (ts, orig, data) in packets {
+        let meta = pcap::PacketMeta {
+            ts_ns: *ts,
+            orig_len: *orig,
+            ifindex: None,
+            queue: None,
+            comment: None,
+        };
+        w.write_packet(0, &meta, data).expect("writing the input");
+    }
+    w.flush().expect("flushing the input");
+}
+
+#[test]
+fn offline_empty_filter_keeps_every_packet_whole() {
+    common::require_root();
+    let input = TempFile::new("in");
+    let output = TempFile::new("out");
+    let packets = odd_packets();
+    write_input(&input.0, &packets);
+    for format in [Format::Pcapng, Format::Pcap] {
+        let reader = pcap::Reader::open(&input.0).expect("opening the input");
+        let stats = run_offline(
+            &OfflineConfig::default(),
+            reader,
+            "input",
+            pcap_sink(&output.0, format),
+        )
+        .unwrap_or_else(|e| panic!("offline run ({format:?}): {e}"));
+        assert_eq!(
+            (stats.read, stats.matched, stats.lost),
+            (8, 8, 0),
+            "{format:?}"
+        );
+        let got = read_all(&output.0);
+        assert_eq!(got.len(), packets.len(), "{format:?}");
+        for (g, (ts, orig, data)) in got.iter().zip(&packets) {
+            assert_eq!(g.ts_ns, *ts, "{format:?}, {} bytes", data.len());
+            assert_eq!(g.orig_len, *orig, "{format:?}, {} bytes", data.len());
+            assert_eq!(&g.data, data, "{format:?}, {} bytes", data.len());
+        }
+    }
+}
+
+#[test]
+fn offline_snaplen_and_count() {
+    common::require_root();
+    let input = TempFile::new("in");
+    let output = TempFile::new("out");
+    let packets = odd_packets();
+    write_input(&input.0, &packets);
+    let cfg = OfflineConfig {
+        snaplen: 20,
+        count: Some(5),
+        ..OfflineConfig::default()
+    };
+    let reader = pcap::Reader::open(&input.0).expect("opening the input");
+    let stats = run_offline(&cfg, reader, "input", pcap_sink(&output.0, Format::Pcap))
+        .unwrap_or_else(|e| panic!("offline run: {e}"));
+    assert_eq!((stats.read, stats.matched), (5, 5));
+    let got = read_all(&output.0);
+    assert_eq!(got.len(), 5);
+    for (g, (_, orig, data)) in got.iter().zip(&packets) {
+        assert_eq!(g.orig_len, *orig);
+        assert_eq!(g.data, data[..data.len().min(20)]);
+    }
+}
+
+/// Poll `f` for up to two seconds.
+fn wait_for(what: &str, mut f: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !f() {
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn config(hook: &xdp::Hook) -> CaptureConfig {
+    let mut cfg = CaptureConfig::new(HookSource::Path(hook.path.clone()));
+    cfg.buffer = Some(256 << 10);
+    cfg
+}
+
+#[test]
+fn live_capture_in_every_flavour_then_slots_are_empty() {
+    common::require_root();
+    for flavour in Flavour::ALL {
+        let hook = xdp::Hook::new();
+        let prog = xdp::instrumented(&hook, flavour);
+        let output = TempFile::new("live");
+        let mut cfg = config(&hook);
+        cfg.count = Some(5);
+        let mut cap = Capture::start(cfg, pcap_sink(&output.0, Format::Pcapng))
+            .unwrap_or_else(|e| panic!("{flavour:?}: {e}"));
+        assert_eq!(cap.flavour().frags, flavour.frags, "{flavour:?}");
+        assert_eq!(
+            cap.flavour().expected_attach_type,
+            flavour.attach_type,
+            "{flavour:?}"
+        );
+        let ids = cap.program_ids();
+        assert_eq!(ids.len(), 5);
+        for (action, id) in &ids {
+            assert_eq!(hook.slot(action.index()), Some(*id), "{flavour:?} {action}");
+        }
+        // Three drops, two passes; with frags one is a jumbo frame, which
+        // only a frags program sees whole.
+        let big = if flavour.frags { 8000 } else { 1400 };
+        let frames = [
+            (1, xdp::udp_frame(xdp::action_port(1), 10)),
+            (2, xdp::udp_frame(xdp::action_port(2), 20)),
+            (1, xdp::udp_frame(xdp::action_port(1), 30)),
+            (2, xdp::udp_frame(xdp::action_port(2), big)),
+            (1, xdp::udp_frame(xdp::action_port(1), 40)),
+        ];
+        for (action, frame) in &frames {
+            assert_eq!(xdp::test_run(prog.as_fd(), frame), *action);
+        }
+        let stop = cap.run(|_| {}).expect("running the capture");
+        assert_eq!(stop, Stop::Count);
+        let stats = cap.stop().expect("stopping the capture");
+        assert_eq!(stats.written, 5);
+        let by = |a: Action| stats.actions.iter().find(|s| s.action == Some(a)).unwrap();
+        assert_eq!(
+            (by(Action::Drop).received, by(Action::Drop).matched),
+            (3, 3)
+        );
+        assert_eq!(
+            (by(Action::Pass).received, by(Action::Pass).written),
+            (2, 2)
+        );
+        assert_eq!(stats.lost(), 0);
+        assert_eq!(
+            hook.slots(),
+            vec![None; 5],
+            "{flavour:?}: slots left occupied"
+        );
+
+        let got = read_all(&output.0);
+        assert_eq!(got.len(), frames.len(), "{flavour:?}");
+        for (i, (p, (_, frame))) in got.iter().zip(&frames).enumerate() {
+            assert_eq!(p.data.len(), frame.len(), "{flavour:?}: packet {i} length");
+            assert!(p.data == *frame, "{flavour:?}: packet {i} bytes differ");
+            assert_eq!(p.orig_len as usize, frame.len(), "{flavour:?}: packet {i}");
+        }
+        // One interface per action in slot order: drop is 1, pass is 2.
+        let ifaces: Vec<u32> = got.iter().map(|p| p.iface).collect();
+        assert_eq!(ifaces, vec![1, 2, 1, 2, 1], "{flavour:?}");
+        let now = capture::merge::Clock::now().to_realtime(0);
+        for p in &got {
+            assert!(
+                p.ts_ns > now,
+                "timestamp {} is not wall-clock time",
+                p.ts_ns
+            );
+        }
+    }
+}
+
+#[test]
+fn dropping_a_capture_empties_its_slots() {
+    common::require_root();
+    let hook = xdp::Hook::new();
+    let _prog = xdp::instrumented(&hook, Flavour::LIBBPF);
+    let mut cfg = config(&hook);
+    cfg.actions = Some(vec![Action::Drop, Action::Tx]);
+    let cap = Capture::start(cfg, Sink::Text(Box::new(std::io::sink()))).expect("start");
+    assert!(hook.slot(1).is_some() && hook.slot(3).is_some());
+    assert_eq!(hook.slot(2), None, "an action not asked for was taken");
+    drop(cap);
+    assert_eq!(hook.slots(), vec![None; 5]);
+}
+
+#[test]
+fn a_slot_that_is_not_ours_is_refused_unless_forced() {
+    common::require_root();
+    let hook = xdp::Hook::new();
+    let _prog = xdp::instrumented(&hook, Flavour::LIBBPF);
+    let other = xdp::returning(2, Flavour::LIBBPF);
+    hook.set(2, other.as_fd()).expect("occupying slot pass");
+    let other_id = hook.slot(2).unwrap();
+
+    let err = Capture::start(config(&hook), Sink::Text(Box::new(std::io::sink())))
+        .expect_err("a busy slot must be refused");
+    let msg = err.to_string();
+    assert!(msg.contains("slot pass") && msg.contains("-force"), "{msg}");
+    assert!(msg.contains(&other_id.to_string()), "{msg}");
+    assert_eq!(
+        hook.slot(2),
+        Some(other_id),
+        "refusing must leave the slot alone"
+    );
+    assert_eq!(hook.slot(1), None, "refusing must attach nothing");
+
+    let opened = Hook::open(&hook.path).expect("opening the hook");
+    match opened.slot(Action::Pass).unwrap() {
+        Slot::Other { prog_id, name } => {
+            assert_eq!(prog_id, other_id);
+            assert_eq!(name, "test_ret");
+        }
+        s => panic!("slot pass: {s:?}"),
+    }
+
+    let mut cfg = config(&hook);
+    cfg.force = true;
+    let cap = Capture::start(cfg, Sink::Text(Box::new(std::io::sink()))).expect("-force");
+    assert_ne!(hook.slot(2), Some(other_id));
+    cap.stop().expect("stop");
+    assert_eq!(hook.slots(), vec![None; 5]);
+}
+
+#[test]
+fn a_killed_capture_leaves_recognisable_leftovers() {
+    common::require_root();
+    let hook = xdp::Hook::new();
+    let _prog = xdp::instrumented(&hook, Flavour::LEGACY);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_xdpcap"))
+        .args(["-q", "-actions", "drop,pass", hook.path_str(), "/dev/null"])
+        .stdin(Stdio::null())
+        .spawn()
+        .expect("starting xdpcap");
+    wait_for("xdpcap to fill the slots", || {
+        hook.slot(1).is_some() && hook.slot(2).is_some()
+    });
+    let opened = Hook::open(&hook.path).expect("opening the hook");
+    match opened.slot(Action::Drop).unwrap() {
+        Slot::Ours { owner, name, .. } => {
+            assert_eq!(owner, Some(child.id()));
+            assert_eq!(name, "xdpcap_drop");
+        }
+        s => panic!("slot drop while xdpcap runs: {s:?}"),
+    }
+    child.kill().expect("kill -9");
+    child.wait().expect("reaping xdpcap");
+    for action in [Action::Drop, Action::Pass] {
+        assert!(
+            matches!(opened.slot(action).unwrap(), Slot::Ours { owner: None, .. }),
+            "{action} after kill -9: {:?}",
+            opened.slot(action)
+        );
+    }
+    // A new capture takes a leftover over without -force.
+    let mut cfg = config(&hook);
+    cfg.actions = Some(vec![Action::Drop]);
+    let cap = Capture::start(cfg, Sink::Text(Box::new(std::io::sink()))).expect("take over");
+    assert!(
+        cap.notes().iter().any(|n| n.contains("leftover")),
+        "{:?}",
+        cap.notes()
+    );
+    cap.stop().expect("stop");
+    let cleared = opened.clear_leftovers().expect("clearing leftovers");
+    assert_eq!(cleared.len(), 1, "{cleared:?}");
+    assert_eq!(cleared[0].0, Action::Pass);
+    assert_eq!(hook.slots(), vec![None; 5]);
+}
+
+#[test]
+fn sigterm_and_sighup_stop_the_binary_cleanly() {
+    common::require_root();
+    for sig in ["-TERM", "-HUP", "-INT"] {
+        let hook = xdp::Hook::new();
+        let _prog = xdp::instrumented(&hook, Flavour::LIBBPF);
+        let output = TempFile::new("sig");
+        let child = Command::new(env!("CARGO_BIN_EXE_xdpcap"))
+            .args([hook.path_str(), output.0.to_str().unwrap()])
+            .stdin(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("starting xdpcap");
+        wait_for("xdpcap to fill the slots", || {
+            hook.slots().iter().all(Option::is_some)
+        });
+        let k = Command::new("kill")
+            .args([sig, &child.id().to_string()])
+            .status()
+            .expect("running kill");
+        assert!(k.success());
+        let out = child.wait_with_output().expect("waiting for xdpcap");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{sig}: {err}");
+        assert!(err.contains("0 packets written"), "{sig}: {err}");
+        assert_eq!(hook.slots(), vec![None; 5], "{sig}");
+        // The output is a complete pcapng file.
+        assert!(read_all(&output.0).is_empty());
+    }
+}
+
+#[test]
+fn hook_api_create_pin_open_and_abi_check() {
+    common::require_root();
+    let dir = xdp::Hook::new();
+    let path = dir.dir.join("made_by_api");
+    let hook = Hook::create(3).expect("creating a hook");
+    hook.pin(&path).expect("pinning");
+    // Pinning again over a stale pin of a hook replaces it.
+    Hook::create(2)
+        .unwrap()
+        .pin(&path)
+        .expect("replacing a stale pin");
+    let opened = Hook::open(&path).expect("opening");
+    assert_eq!(opened.max_entries(), 2);
+    assert_eq!(opened.actions(), vec![Action::Aborted, Action::Drop]);
+    assert!(opened
+        .slots()
+        .unwrap()
+        .iter()
+        .all(|(_, s)| *s == Slot::Empty));
+
+    let array = xdp::Hook::with_map(xdpcap::sys::bpf::BPF_MAP_TYPE_ARRAY, 5);
+    let err = Hook::open(&array.path).expect_err("an array is not a hook");
+    let msg = err.to_string();
+    assert!(msg.contains("BPF_MAP_TYPE_PROG_ARRAY"), "{msg}");
+    assert!(msg.contains(array.path_str()), "{msg}");
+    let err = Hook::open(dir.dir.join("nothing_here")).expect_err("no pin");
+    assert!(err.to_string().contains("-create-hook"), "{err}");
+    let err = Hook::open("/tmp").expect_err("not bpffs");
+    assert!(err.to_string().contains("mount -t bpf"), "{err}");
+}
