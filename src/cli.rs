@@ -429,10 +429,14 @@ impl RawArgs {
             return Ok(Command::CreateHook { path, entries });
         }
         if let Some(path) = r.list_hook {
-            return Ok(Command::ListHook(path));
+            return Ok(Command::ListHook(resolve_hook_path(
+                &path.to_string_lossy(),
+            )));
         }
         if let Some(path) = r.clear_hook {
-            return Ok(Command::ClearHook(path));
+            return Ok(Command::ClearHook(resolve_hook_path(
+                &path.to_string_lossy(),
+            )));
         }
         if r.dump > 0 || r.dump_ebpf {
             if r.dump > 3 {

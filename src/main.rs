@@ -299,7 +299,19 @@ fn live(args: &CaptureArgs, path: &Path) -> Result<(), Failure> {
     });
     // Whatever run returned, empty the slots and flush before reporting.
     let stopped = cap.stop();
-    let stop = result.map_err(|e| capture_failure(e, args))?;
+    let stop = match result {
+        Ok(stop) => stop,
+        Err(e) => {
+            if let Ok(stats) = &stopped {
+                eprintln!(
+                    "xdpcap: {} packets written; {}",
+                    stats.written,
+                    stats_line(stats)
+                );
+            }
+            return Err(capture_failure(e, args));
+        }
+    };
     let stats = match stopped {
         Ok(s) => s,
         Err(e) if e.is_broken_pipe() => return Ok(()),

@@ -180,3 +180,24 @@ fn filter_syntax_error_exits_1_with_a_caret() {
         "a filter error created the output"
     );
 }
+
+#[test]
+fn hook_management_errors_exit_2_naming_the_path() {
+    let o = xdpcap(&["-create-hook", "/tmp/xdpcap-cli-test-not-bpffs"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("mount -t bpf bpf /sys/fs/bpf"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!std::path::Path::new("/tmp/xdpcap-cli-test-not-bpffs").exists());
+
+    let o = xdpcap(&["-list-hook", "/tmp/xdpcap-cli-test-missing-hook"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("/tmp/xdpcap-cli-test-missing-hook"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(stderr(&o).lines().count(), 1, "{}", stderr(&o));
+}
