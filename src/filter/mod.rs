@@ -10,9 +10,14 @@ use std::ops::Range;
 
 pub mod ast;
 pub mod cbpf;
+mod codegen;
 pub mod compile;
+#[cfg(test)]
+mod difftest;
 pub mod ebpf;
 mod lexer;
+mod graph;
+mod names;
 pub mod optimize;
 mod parser;
 
