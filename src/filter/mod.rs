@@ -15,8 +15,8 @@ pub mod compile;
 #[cfg(test)]
 mod difftest;
 pub mod ebpf;
-mod lexer;
 mod graph;
+mod lexer;
 mod names;
 pub mod optimize;
 mod parser;
