@@ -3,7 +3,9 @@
 #![allow(dead_code)]
 
 pub mod capture;
+pub mod corpus;
 pub mod netns;
+pub mod oracle;
 pub mod xdp;
 
 use std::path::PathBuf;
