@@ -84,6 +84,7 @@ fn run(args: Vec<OsString>) -> Result<(), Failure> {
                     snaplen.unwrap_or(filter::DEFAULT_SNAPLEN),
                     false,
                     None,
+                    false,
                 )
                 .map_err(runtime)?;
                 text.push_str(&format!(

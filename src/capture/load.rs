@@ -172,6 +172,7 @@ pub fn instructions(
     snaplen: u32,
     frags: bool,
     maps: Option<&Maps>,
+    orig_len_in_meta: bool,
 ) -> Result<Vec<asm::Insn>, Error> {
     let fd = |f: Option<&OwnedFd>| f.map_or(-1, |f| f.as_raw_fd());
     program::build(&Spec {
@@ -181,6 +182,7 @@ pub fn instructions(
         frags,
         perf_map_fd: fd(maps.map(|m| &m.perf)),
         counters_fd: fd(maps.map(|m| &m.counters)),
+        orig_len_in_meta,
     })
     .map_err(|e| Error::Build { action, err: e })
 }
@@ -194,7 +196,28 @@ pub fn load(
     maps: &Maps,
     log: LogOpts,
 ) -> Result<Program, Error> {
-    let insns = instructions(action, filter, snaplen, flavour.frags, Some(maps))?;
+    load_variant(action, filter, snaplen, flavour, maps, log, false)
+}
+
+/// [`load`], optionally the offline variant (see
+/// [`program::Spec::orig_len_in_meta`]).
+pub fn load_variant(
+    action: Action,
+    filter: &[cbpf::Insn],
+    snaplen: u32,
+    flavour: Flavour,
+    maps: &Maps,
+    log: LogOpts,
+    orig_len_in_meta: bool,
+) -> Result<Program, Error> {
+    let insns = instructions(
+        action,
+        filter,
+        snaplen,
+        flavour.frags,
+        Some(maps),
+        orig_len_in_meta,
+    )?;
     let bytes = asm::to_bytes(&insns);
     let name = program::program_name(action);
     let loaded = bpf::prog_load(&bpf::ProgLoad {

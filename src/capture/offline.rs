@@ -9,11 +9,17 @@
 //! to one CPU, whose ring alone receives the samples
 //! (`BPF_F_CURRENT_CPU`).
 //!
-//! XDP test runs refuse packets shorter than an Ethernet header (14
-//! bytes). A shorter packet is passed behind enough metadata bytes (a
-//! multiple of 4, at most 32) to reach 14, with a `struct xdp_md` context
-//! whose `data` marks them as metadata: the program then sees exactly the
-//! packet's bytes.
+//! Two details keep the verdicts those of libpcap reading the file:
+//! - `len` is the packet's original length, which exceeds the bytes present
+//!   when the file was written with a snap length. The program variant
+//!   used here reads it from 4 bytes of XDP metadata in front of the
+//!   packet (`struct xdp_md.data` = 4), and loads stay bounded by the bytes
+//!   present.
+//! - XDP test runs refuse packets shorter than an Ethernet header (14
+//!   bytes, counting fragments). A shorter packet is followed by zero bytes
+//!   up to 14 and `data_end` marks where it ends: the kernel puts the
+//!   padding in a fragment, so the program loaded without the frags flag
+//!   (whose length is `data_end - data`) sees exactly the packet.
 
 use std::io::Read;
 use std::os::fd::AsFd;
@@ -96,23 +102,24 @@ const XDP_MD_DATA: usize = 0;
 const XDP_MD_DATA_END: usize = 4;
 /// The kernel's minimum XDP test packet (`ETH_HLEN`), counting fragments.
 const ETH_HLEN: usize = 14;
+/// Metadata in front of the packet: its original length.
+const METALEN: usize = 4;
 
-/// The test-run input for a packet: the buffer handed to the kernel and
-/// the `struct xdp_md` for it, and whether the packet needed padding.
-///
-/// A packet shorter than 14 bytes is followed by zero bytes up to 14, and
-/// `data_end` marks where it ends: the kernel puts the padding in a
-/// fragment, so a program loaded without the frags flag (whose length is
-/// `data_end - data`) sees exactly the packet.
-pub fn test_input(packet: &[u8]) -> (Vec<u8>, [u8; XDP_MD_SIZE], bool) {
+/// The test-run input for a packet of original length `orig_len`: the
+/// buffer handed to the kernel (metadata, packet, padding), the
+/// `struct xdp_md` for it, and whether the packet needed padding.
+pub fn test_input(packet: &[u8], orig_len: u32) -> (Vec<u8>, [u8; XDP_MD_SIZE], bool) {
     let padded = packet.len() < ETH_HLEN;
-    let mut buf = packet.to_vec();
+    let mut buf = Vec::with_capacity(METALEN + packet.len().max(ETH_HLEN));
+    buf.extend_from_slice(&orig_len.max(packet.len() as u32).to_ne_bytes());
+    buf.extend_from_slice(packet);
     if padded {
-        buf.resize(ETH_HLEN, 0);
+        buf.resize(METALEN + ETH_HLEN, 0);
     }
     let mut ctx = [0u8; XDP_MD_SIZE];
-    ctx[XDP_MD_DATA..XDP_MD_DATA + 4].copy_from_slice(&0u32.to_ne_bytes());
-    ctx[XDP_MD_DATA_END..XDP_MD_DATA_END + 4].copy_from_slice(&(packet.len() as u32).to_ne_bytes());
+    ctx[XDP_MD_DATA..XDP_MD_DATA + 4].copy_from_slice(&(METALEN as u32).to_ne_bytes());
+    ctx[XDP_MD_DATA_END..XDP_MD_DATA_END + 4]
+        .copy_from_slice(&((METALEN + packet.len()) as u32).to_ne_bytes());
     (buf, ctx, padded)
 }
 
@@ -184,8 +191,9 @@ fn run_pinned<R: Read>(
     };
     // Whole packets of any size go through the frags flavour; packets
     // shorter than 14 bytes through the linear one (see `test_input`).
-    let program = load::load(action, &prog, cfg.snaplen, flavour(true), &maps, log)?;
-    let short_program = load::load(action, &prog, cfg.snaplen, flavour(false), &maps, log)?;
+    let program = load::load_variant(action, &prog, cfg.snaplen, flavour(true), &maps, log, true)?;
+    let short_program =
+        load::load_variant(action, &prog, cfg.snaplen, flavour(false), &maps, log, true)?;
 
     let iface = OutIface {
         name: cfg.iface_name.clone(),
@@ -205,7 +213,7 @@ fn run_pinned<R: Read>(
     let mut sample = Vec::new();
     while let Some(packet) = next {
         stats.read += 1;
-        let (buf, ctx, padded) = test_input(&packet.data);
+        let (buf, ctx, padded) = test_input(&packet.data, packet.orig_len);
         let prog_fd = if padded {
             short_program.fd.as_fd()
         } else {
@@ -285,17 +293,22 @@ mod tests {
     }
 
     #[test]
-    fn short_packets_are_padded_behind_data_end() {
+    fn test_input_layout() {
         for len in 0..40usize {
             let packet: Vec<u8> = (0..len as u8).collect();
-            let (buf, ctx, padded) = test_input(&packet);
+            let orig = len as u32 + 7;
+            let (buf, ctx, padded) = test_input(&packet, orig);
             assert_eq!(padded, len < ETH_HLEN, "len {len}");
-            assert_eq!(buf.len(), len.max(ETH_HLEN), "len {len}");
-            assert_eq!(&buf[..len], &packet[..], "len {len}");
-            assert!(buf[len..].iter().all(|&b| b == 0), "len {len}");
-            assert_eq!(field(&ctx, XDP_MD_DATA), 0);
-            assert_eq!(field(&ctx, XDP_MD_DATA_END) as usize, len);
+            assert_eq!(buf.len(), METALEN + len.max(ETH_HLEN), "len {len}");
+            assert_eq!(&buf[..METALEN], &orig.to_ne_bytes(), "len {len}");
+            assert_eq!(&buf[METALEN..METALEN + len], &packet[..], "len {len}");
+            assert!(buf[METALEN + len..].iter().all(|&b| b == 0), "len {len}");
+            assert_eq!(field(&ctx, XDP_MD_DATA) as usize, METALEN);
+            assert_eq!(field(&ctx, XDP_MD_DATA_END) as usize, METALEN + len);
         }
+        // An original length below the bytes present is not believed.
+        let (buf, _, _) = test_input(&[0; 20], 3);
+        assert_eq!(&buf[..METALEN], &20u32.to_ne_bytes());
     }
 
     #[test]

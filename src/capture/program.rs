@@ -99,6 +99,7 @@ pub mod counter {
 
 // Stack layout (offsets from the frame pointer R10).
 const COUNTER_PTR: i16 = -8;
+/// The counter key, then (offline) the bytes present in the packet.
 const KEY: i16 = -16;
 const META: i16 = -48;
 const FRAGMENT: i16 = META - filter::ebpf::FRAGMENT_STACK;
@@ -106,6 +107,7 @@ const FRAGMENT: i16 = META - filter::ebpf::FRAGMENT_STACK;
 /// `struct xdp_md` field offsets (linux/bpf.h).
 const XDP_MD_DATA: i16 = 0;
 const XDP_MD_DATA_END: i16 = 4;
+const XDP_MD_DATA_META: i16 = 8;
 const XDP_MD_INGRESS_IFINDEX: i16 = 12;
 const XDP_MD_RX_QUEUE_INDEX: i16 = 16;
 
@@ -123,6 +125,10 @@ pub struct Spec<'a> {
     pub perf_map_fd: i32,
     /// The per-CPU counter array fd.
     pub counters_fd: i32,
+    /// Offline runs: the packet's original length (`len`, which may exceed
+    /// the bytes present when the input was truncated by a snap length)
+    /// is a `u32` in the 4 bytes of XDP metadata in front of the packet.
+    pub orig_len_in_meta: bool,
 }
 
 /// Why a program could not be built.
@@ -218,6 +224,17 @@ fn assemble(
         a.push(Insn::mov64_reg(R9, R8));
         a.push(Insn::alu64_reg(BPF_SUB, R9, R7));
     }
+    if spec.orig_len_in_meta {
+        // R9 becomes the original length; the bytes present bound caplen.
+        a.push(Insn::stx_mem(BPF_DW, R10, R9, KEY));
+        let no_meta = a.label();
+        a.push(Insn::ldx_mem(BPF_W, R1, R6, XDP_MD_DATA_META));
+        a.push(Insn::mov64_reg(R2, R1));
+        a.push(Insn::alu64_imm(BPF_ADD, R2, 4));
+        a.jmp_reg(BPF_JGT, R2, R7, no_meta);
+        a.push(Insn::ldx_mem(BPF_W, R9, R1, 0));
+        a.bind(no_meta);
+    }
 
     emit_filter(&mut a, on_match, on_nomatch)?;
 
@@ -233,6 +250,13 @@ fn assemble(
     a.jmp_imm(BPF_JLE, R2, snaplen, le_snap);
     a.push(Insn::mov64_imm(R2, snaplen));
     a.bind(le_snap);
+    if spec.orig_len_in_meta {
+        let le_present = a.label();
+        a.push(Insn::ldx_mem(BPF_DW, R1, R10, KEY));
+        a.jmp_reg(BPF_JLE, R2, R1, le_present);
+        a.push(Insn::mov64_reg(R2, R1));
+        a.bind(le_present);
+    }
     a.push(Insn::stx_mem(
         BPF_W,
         R10,
@@ -315,6 +339,7 @@ mod tests {
             frags,
             perf_map_fd: 7,
             counters_fd: 8,
+            orig_len_in_meta: false,
         }
     }
 
@@ -360,6 +385,24 @@ mod tests {
                 assert!(prog.contains(&Insn::mov64_imm(R2, 100)), "{text}");
             }
         }
+    }
+
+    #[test]
+    fn offline_variant_reads_the_original_length_from_metadata() {
+        let mut s = spec(Action::Pass, true);
+        let plain = assemble(&s, accept_all).unwrap();
+        s.orig_len_in_meta = true;
+        let prog = assemble(&s, accept_all).unwrap();
+        let text = asm::disasm(&prog);
+        assert!(
+            prog.contains(&Insn::ldx_mem(asm::BPF_W, R1, R6, XDP_MD_DATA_META)),
+            "{text}"
+        );
+        assert!(
+            prog.contains(&Insn::ldx_mem(asm::BPF_W, R9, R1, 0)),
+            "{text}"
+        );
+        assert!(!plain.contains(&Insn::ldx_mem(asm::BPF_W, R1, R6, XDP_MD_DATA_META)));
     }
 
     #[test]
