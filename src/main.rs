@@ -323,6 +323,7 @@ fn live(args: &CaptureArgs, path: &Path) -> Result<(), Failure> {
             capture::Stop::Signal(sig) => xdpcap::sys::signal::signal_name(sig).to_string(),
             capture::Stop::Count => format!("{} packets", stats.written),
             capture::Stop::BrokenPipe => "the reader of the output went away".into(),
+            capture::Stop::Requested => "stop requested".into(),
         };
         eprintln!("xdpcap: stopped: {why}");
     }

@@ -250,6 +250,19 @@ fn dropping_a_capture_empties_its_slots() {
     let cap = Capture::start(cfg, Sink::Text(Box::new(std::io::sink()))).expect("start");
     assert!(hook.slot(1).is_some() && hook.slot(3).is_some());
     assert_eq!(hook.slot(2), None, "an action not asked for was taken");
+    let mut cap = cap;
+    let polls = std::cell::Cell::new(0);
+    let stop = cap
+        .run_until(
+            || {
+                polls.set(polls.get() + 1);
+                polls.get() >= 3
+            },
+            |_| {},
+        )
+        .expect("run_until");
+    assert_eq!(stop, Stop::Requested);
+    assert!(hook.slot(1).is_some(), "run_until must not empty the slots");
     drop(cap);
     assert_eq!(hook.slots(), vec![None; 5]);
 }

@@ -120,6 +120,8 @@ pub enum Stop {
     Count,
     /// The output's reader went away (EPIPE).
     BrokenPipe,
+    /// The caller's stop condition ([`Capture::run_until`]).
+    Requested,
 }
 
 /// Counts of one captured action.
@@ -583,11 +585,25 @@ impl Capture {
     }
 
     /// Poll until a stop; `on_tick` gets the statistics about once a second.
-    pub fn run(&mut self, mut on_tick: impl FnMut(&Stats)) -> Result<Stop, Error> {
+    pub fn run(&mut self, on_tick: impl FnMut(&Stats)) -> Result<Stop, Error> {
+        self.run_until(|| false, on_tick)
+    }
+
+    /// [`Capture::run`], also stopping (with [`Stop::Requested`]) once
+    /// `stop` returns true; it is asked after every poll interval at most.
+    pub fn run_until(
+        &mut self,
+        stop: impl Fn() -> bool,
+        mut on_tick: impl FnMut(&Stats),
+    ) -> Result<Stop, Error> {
         let mut last = Instant::now();
         loop {
             if let Some(stop) = self.poll()? {
                 return Ok(stop);
+            }
+            if stop() {
+                self.stopped_by = Some(Stop::Requested);
+                return Ok(Stop::Requested);
             }
             if last.elapsed() >= Duration::from_secs(1) {
                 last = Instant::now();
