@@ -140,3 +140,66 @@ mod probe {
         }
     }
 }
+
+#[cfg(test)]
+mod size {
+    use super::*;
+    use crate::filter::difftest;
+
+    /// Common filters: our program selects what libpcap's selects and is
+    /// no longer than it.
+    const COMMON: &[&str] = &[
+        "tcp port 80",
+        "host 198.18.0.1 and udp",
+        "vlan and tcp[tcpflags] & tcp-syn != 0",
+        "icmp",
+        "arp",
+        "ip6",
+        "port 53",
+        "udp port 53",
+        "tcp[tcpflags] & (tcp-syn|tcp-fin) != 0",
+        "src host 10.1.1.10",
+        "dst net 192.168.0.0/16",
+        "net 10.0.0.0/8 and not port 22",
+        "tcp dst portrange 1-1023",
+        "ether host ab:cd:ef:00:00:01",
+        "ether broadcast or ether multicast",
+        "ip6 and icmp6",
+        "icmp[icmptype] = icmp-echo",
+        "less 100",
+        "greater 1000 and tcp",
+        "vlan 100 and host 1.2.3.4",
+        "ip proto 47",
+        "not arp and not ip6",
+        "host 1.2.3.4 or host 5.6.7.8",
+        "tcp and (port 80 or port 443)",
+        "ip[8] < 5",
+        "mpls and ip",
+        "pppoes and ip",
+        "ip6 net fe80::/10",
+    ];
+
+    #[test]
+    fn no_larger_than_libpcap() {
+        let file = difftest::savefile(1);
+        let pkts = difftest::packets(2000);
+        let mut bad = Vec::new();
+        for e in COMMON {
+            let theirs =
+                difftest::libpcap(&file, e).unwrap_or_else(|m| panic!("{e}: libpcap: {m}"));
+            let ours = compile(e, 1).unwrap_or_else(|m| panic!("{e}: {}", m.render(e)));
+            if ours.len() > theirs.len() {
+                bad.push(format!(
+                    "{e}: {} instructions, libpcap {}",
+                    ours.len(),
+                    theirs.len()
+                ));
+            }
+            if let Some((p, a, b)) = difftest::disagree(&ours, &theirs, &pkts) {
+                bad.push(format!("{e}: differs on {p:02x?} ({a} vs {b})"));
+            }
+        }
+        std::fs::remove_file(&file).ok();
+        assert!(bad.is_empty(), "{}", bad.join("\n"));
+    }
+}

@@ -436,34 +436,172 @@ fn thread(g: &mut Graph, vals: &mut Values) {
     }
 }
 
-/// Share identical blocks with identical successors.
-fn merge(g: &mut Graph) {
+/// Send every edge that can no longer reach *accept* straight to
+/// *reject*: whatever the skipped blocks do (even reject the packet on a
+/// short load) the answer is "no match".
+fn prune_dead_ends(g: &mut Graph) {
     let order = reachable_order(g);
-    let mut canon: HashMap<(Block, Target, Target), usize> = HashMap::new();
-    let mut remap: HashMap<usize, usize> = HashMap::new();
-    // Successors come first in reverse order.
+    let mut live: HashMap<usize, bool> = HashMap::new();
+    let alive = |t: Target, live: &HashMap<usize, bool>| match t {
+        Target::Accept => true,
+        Target::Reject => false,
+        Target::Node(m) => live[&m],
+    };
     for &n in order.iter().rev() {
-        let fix = |t: Target, remap: &HashMap<usize, usize>| match t {
-            Target::Node(m) => Target::Node(*remap.get(&m).unwrap_or(&m)),
-            t => t,
-        };
-        let jt = fix(g.nodes[n].jt, &remap);
-        let jf = fix(g.nodes[n].jf, &remap);
-        g.nodes[n].jt = jt;
-        g.nodes[n].jf = jf;
-        let key = (g.nodes[n].b.clone(), jt, jf);
-        match canon.get(&key) {
-            Some(&c) => {
-                remap.insert(n, c);
-            }
-            None => {
-                canon.insert(key, n);
+        let l = alive(g.nodes[n].jt, &live) || alive(g.nodes[n].jf, &live);
+        live.insert(n, l);
+    }
+    for &n in &order {
+        for side in [true, false] {
+            let t = if side { g.nodes[n].jt } else { g.nodes[n].jf };
+            if !alive(t, &live) && t != Target::Reject {
+                if side {
+                    g.nodes[n].jt = Target::Reject;
+                } else {
+                    g.nodes[n].jf = Target::Reject;
+                }
             }
         }
     }
-    if let Target::Node(r) = g.root {
-        if let Some(&c) = remap.get(&r) {
-            g.root = Target::Node(c);
+    if !alive(g.root, &live) {
+        g.root = Target::Reject;
+    }
+}
+
+/// Reorder chains of tests that share an exit so that tests of the same
+/// value sit together and reuse the loaded value, as libpcap's
+/// `or_pullup` does: in `host a or host b` the four address tests become
+/// src=a, src=b, dst=a, dst=b. Or-chains (common true target) are
+/// reordered; and-chains only when their common false target is
+/// *reject*, where an earlier failing load gives the same answer.
+fn pullup(g: &mut Graph, vals: &mut Values) {
+    let an = analyse(g, vals);
+    let mut npreds: HashMap<usize, usize> = HashMap::new();
+    for &n in &an.order {
+        for t in [g.nodes[n].jt, g.nodes[n].jf] {
+            if let Target::Node(m) = t {
+                *npreds.entry(m).or_default() += 1;
+            }
+        }
+    }
+    let mut done = vec![false; g.nodes.len()];
+    for &n in &an.order {
+        if done[n] || g.nodes[n].b.keep {
+            continue;
+        }
+        for or in [true, false] {
+            let common = if or { g.nodes[n].jt } else { g.nodes[n].jf };
+            if !or && common != Target::Reject {
+                continue;
+            }
+            let mut chain = vec![n];
+            loop {
+                let last = *chain.last().unwrap_or(&n);
+                let next = if or {
+                    g.nodes[last].jf
+                } else {
+                    g.nodes[last].jt
+                };
+                match next {
+                    Target::Node(m)
+                        if !done[m]
+                            && !g.nodes[m].b.keep
+                            && npreds.get(&m) == Some(&1)
+                            && (if or { g.nodes[m].jt } else { g.nodes[m].jf }) == common
+                            && !chain.contains(&m) =>
+                    {
+                        chain.push(m)
+                    }
+                    _ => break,
+                }
+            }
+            if chain.len() < 3 {
+                continue;
+            }
+            // Stable grouping by the tested value, in order of first use.
+            let keys: Vec<u32> = chain.iter().map(|c| an.tests[c].a).collect();
+            let mut first: Vec<u32> = Vec::new();
+            for k in &keys {
+                if !first.contains(k) {
+                    first.push(*k);
+                }
+            }
+            let mut idx: Vec<usize> = (0..chain.len()).collect();
+            idx.sort_by_key(|&i| first.iter().position(|k| *k == keys[i]).unwrap_or(0));
+            if idx.iter().enumerate().all(|(a, b)| a == *b) {
+                continue;
+            }
+            let blocks: Vec<Block> = idx.iter().map(|&i| g.nodes[chain[i]].b.clone()).collect();
+            for (pos, b) in chain.iter().zip(blocks) {
+                g.nodes[*pos].b = b;
+            }
+            for c in &chain {
+                done[*c] = true;
+            }
+            break;
+        }
+    }
+}
+
+/// A block's statements without the loads whose value is already in
+/// place on every path into it.
+fn trimmed(g: &Graph, an: &Analysis, vals: &mut Values, n: usize) -> Vec<Insn> {
+    let mut st = an.entry[&n];
+    let mut out = Vec::new();
+    for s in &g.nodes[n].b.stmts {
+        let before = st;
+        if let Some((reg, v)) = step(vals, &mut st, s) {
+            if before.r[reg] == v {
+                continue;
+            }
+        }
+        out.push(*s);
+    }
+    out
+}
+
+type TailKey = (Vec<Insn>, u16, u32, bool, Target, Target);
+
+/// Share blocks whose code, once trimmed, and successors are the same
+/// (`jgt #1023` ending both the IPv4 and the IPv6 port range). A shared
+/// block keeps its trimmed statements, valid on all its paths; the
+/// blocks after it are trimmed again from the coarser state.
+fn share_tails(g: &mut Graph, vals: &mut Values) {
+    for _ in 0..64 {
+        let an = analyse(g, vals);
+        let mut canon: HashMap<TailKey, usize> = HashMap::new();
+        let mut remap: HashMap<usize, usize> = HashMap::new();
+        let mut merged = false;
+        for &n in an.order.iter().rev() {
+            let fix = |t: Target, remap: &HashMap<usize, usize>| match t {
+                Target::Node(m) => Target::Node(*remap.get(&m).unwrap_or(&m)),
+                t => t,
+            };
+            let jt = fix(g.nodes[n].jt, &remap);
+            let jf = fix(g.nodes[n].jf, &remap);
+            g.nodes[n].jt = jt;
+            g.nodes[n].jf = jf;
+            let stmts = trimmed(g, &an, vals, n);
+            let b = &g.nodes[n].b;
+            let key = (stmts, b.jmp, b.k, b.keep, jt, jf);
+            match canon.get(&key) {
+                Some(&c) => {
+                    remap.insert(n, c);
+                    g.nodes[c].b.stmts = key.0.clone();
+                    merged = true;
+                }
+                None => {
+                    canon.insert(key, n);
+                }
+            }
+        }
+        if let Target::Node(r) = g.root {
+            if let Some(&c) = remap.get(&r) {
+                g.root = Target::Node(c);
+            }
+        }
+        if !merged {
+            return;
         }
     }
 }
@@ -487,15 +625,8 @@ fn emit(g: &Graph, vals: &mut Values) -> Result<Vec<Insn>, String> {
     let mut starts: HashMap<usize, usize> = HashMap::new();
     for (i, &n) in order.iter().enumerate() {
         starts.insert(n, items.len());
-        let mut st = an.entry[&n];
-        for s in &g.nodes[n].b.stmts {
-            let before = st;
-            if let Some((reg, v)) = step(vals, &mut st, s) {
-                if before.r[reg] == v {
-                    continue;
-                }
-            }
-            items.push(Item::Stmt(*s));
+        for s in trimmed(g, &an, vals, n) {
+            items.push(Item::Stmt(s));
         }
         let node = &g.nodes[n];
         if node.jt == node.jf {
@@ -503,6 +634,24 @@ fn emit(g: &Graph, vals: &mut Values) -> Result<Vec<Insn>, String> {
             if next != Some(node.jt) {
                 items.push(Item::Ja(node.jt));
             }
+        } else if node.b.jmp == BPF_JMP | BPF_JEQ | BPF_K
+            && node.b.k == 0
+            && matches!(items.last(), Some(Item::Stmt(s)) if s.code == BPF_ALU | BPF_AND | BPF_K)
+            && items.len() > starts[&n]
+        {
+            // `and #m; jeq #0` is `jset #m` with the branches swapped. A is
+            // left unmasked, which no later block reads (blocks load
+            // before they compute).
+            let mask = match items.pop() {
+                Some(Item::Stmt(s)) => s.k,
+                _ => 0,
+            };
+            items.push(Item::Jump {
+                code: BPF_JMP | BPF_JSET | BPF_K,
+                k: mask,
+                jt: node.jf,
+                jf: node.jt,
+            });
         } else {
             items.push(Item::Jump {
                 code: node.b.jmp,
@@ -623,9 +772,12 @@ pub fn compile(p: &Pred, optimize: bool) -> Result<Compiled, String> {
     let mut vals = Values::default();
     if optimize {
         thread(&mut g, &mut vals);
+        pullup(&mut g, &mut vals);
+        thread(&mut g, &mut vals);
     }
     let rejects_all = !accept_reachable(&g);
-    merge(&mut g);
+    prune_dead_ends(&mut g);
+    share_tails(&mut g, &mut vals);
     let prog = match g.root {
         Target::Accept => vec![Insn::stmt(BPF_RET | BPF_K, DEFAULT_SNAPLEN)],
         Target::Reject => vec![Insn::stmt(BPF_RET | BPF_K, 0)],
