@@ -413,3 +413,104 @@ fn hook_api_create_pin_open_and_abi_check() {
     let err = Hook::open("/tmp").expect_err("not bpffs");
     assert!(err.to_string().contains("mount -t bpf"), "{err}");
 }
+
+/// `xdpcap -r in out EXPR` keeps exactly what `tcpdump -r in -w out EXPR`
+/// keeps, on frames that exercise the offline details: empty and tiny
+/// frames, truncated records (`len` is the original length), a jumbo frame
+/// that runs as fragments.
+#[test]
+fn offline_selects_what_tcpdump_selects() {
+    common::require_root();
+    let tcpdump = common::require_tool("tcpdump");
+    let input = TempFile::new("diff_in");
+    let mut frames: Vec<(u64, u32, Vec<u8>)> = Vec::new();
+    let mut push = |data: Vec<u8>, orig: Option<u32>| {
+        let ts = 1_600_000_000_000_000_000 + frames.len() as u64 * 1_000_000;
+        let orig = orig.unwrap_or(data.len() as u32);
+        frames.push((ts, orig, data));
+    };
+    for (port, payload) in [(53, 10), (5001, 0), (80, 200), (5002, 1400), (9, 8000)] {
+        push(xdp::udp_frame(port, payload), None);
+    }
+    // Truncated captures: only the first 40 bytes were kept.
+    for (port, payload) in [(53, 100), (5001, 1000)] {
+        let f = xdp::udp_frame(port, payload);
+        let orig = f.len() as u32;
+        push(f[..40].to_vec(), Some(orig));
+    }
+    let mut arp = xdp::udp_frame(1, 0);
+    arp[12..14].copy_from_slice(&0x0806u16.to_be_bytes());
+    push(arp, None);
+    for len in [0, 1, 13, 14] {
+        push(vec![2; len], None);
+    }
+    write_input(&input.0, &frames);
+
+    let exprs = [
+        "",
+        "udp",
+        "udp port 53",
+        "port 5001 or port 5002",
+        "arp",
+        "not ip",
+        "greater 100",
+        "less 60",
+        "len > 1000",
+        "len < 14",
+        "ip[8] = 64",
+        "udp[8:4] = 0x78787878",
+        "udp[100] = 0x78 or arp",
+        "ether[0] = 2",
+        "ether src 02:00:c6:12:00:01",
+        "host 198.18.0.2 and udp dst port 9",
+    ];
+    let out_x = TempFile::new("diff_x");
+    let out_t = TempFile::new("diff_t");
+    for expr in exprs {
+        let t = Command::new(&tcpdump)
+            .args([
+                "-r",
+                input.0.to_str().unwrap(),
+                "-w",
+                out_t.0.to_str().unwrap(),
+                expr,
+            ])
+            .output()
+            .expect("running tcpdump");
+        assert!(
+            t.status.success(),
+            "tcpdump {expr:?}: {}",
+            String::from_utf8_lossy(&t.stderr)
+        );
+        let x = Command::new(env!("CARGO_BIN_EXE_xdpcap"))
+            .args([
+                "-q",
+                "-r",
+                input.0.to_str().unwrap(),
+                out_x.0.to_str().unwrap(),
+                expr,
+            ])
+            .output()
+            .expect("running xdpcap");
+        assert_eq!(
+            x.status.code(),
+            Some(0),
+            "xdpcap {expr:?}: {}",
+            String::from_utf8_lossy(&x.stderr)
+        );
+        let key = |p: &pcap::Packet| (p.ts_ns, p.orig_len, p.data.clone());
+        let want: Vec<_> = read_all(&out_t.0).iter().map(key).collect();
+        let got: Vec<_> = read_all(&out_x.0).iter().map(key).collect();
+        let brief = |v: &[(u64, u32, Vec<u8>)]| -> Vec<(u64, u32, usize)> {
+            v.iter()
+                .map(|(t, o, d)| ((t / 1_000_000) % 100, *o, d.len()))
+                .collect()
+        };
+        assert!(
+            got == want,
+            "{expr:?}: xdpcap kept {:?}, tcpdump kept {:?} (index, orig_len, caplen)",
+            brief(&got),
+            brief(&want)
+        );
+    }
+}
