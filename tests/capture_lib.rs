@@ -514,3 +514,52 @@ fn offline_selects_what_tcpdump_selects() {
         );
     }
 }
+
+/// Every expression of the shared libpcap corpus that compiles gives
+/// capture programs the verifier accepts, with and without the frags flag.
+#[test]
+fn every_corpus_filter_passes_the_verifier() {
+    use xdpcap::capture::load::{self, LogOpts, Maps};
+    common::require_root();
+    let list =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/filter-corpus/libpcap-en10mb.txt");
+    let text = std::fs::read_to_string(&list)
+        .unwrap_or_else(|e| panic!("{}: {e} (the shared filter corpus)", list.display()));
+    let maps = Maps::create().expect("creating the capture maps");
+    let (mut loaded, mut failures) = (0, Vec::new());
+    for expr in text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+    {
+        let Ok(prog) = xdpcap::filter::build(expr, xdpcap::filter::DLT_EN10MB) else {
+            continue;
+        };
+        for flavour in capture::Flavour::ALL
+            .iter()
+            .filter(|f| f.expected_attach_type != 0)
+        {
+            match load::load(
+                Action::Pass,
+                &prog,
+                262144,
+                *flavour,
+                &maps,
+                LogOpts::default(),
+            ) {
+                Ok(_) => loaded += 1,
+                Err(e) => failures.push(format!("{expr:?} ({flavour}): {e}")),
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} rejected:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    assert!(
+        loaded > 200,
+        "only {loaded} programs loaded: the corpus did not compile"
+    );
+}
