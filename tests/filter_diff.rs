@@ -399,5 +399,6 @@ fn interpreter_agrees_with_tcpdump_own_lists() {
 #[test]
 fn raw_cbpf_matches_tcpdump() {
     raw_cbpf(LIBPCAP);
+    raw_cbpf(OWN);
     raw_cbpf(OWN_RAW);
 }

@@ -7,8 +7,27 @@ use xdpcap::filter;
 
 #[test]
 fn libpcap_rejected_expressions_are_rejected() {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/filter-corpus/libpcap-en10mb-rejected.txt");
+    check_rejected(
+        "../shared/filter-corpus/libpcap-en10mb-rejected.txt",
+        filter::DLT_EN10MB,
+    );
+}
+
+#[test]
+fn own_rejected_expressions_are_rejected() {
+    check_rejected("tests/data/filters-en10mb-rejected.txt", filter::DLT_EN10MB);
+}
+
+#[test]
+fn own_raw_rejected_expressions_are_rejected() {
+    check_rejected("tests/data/filters-raw-rejected.txt", filter::LINKTYPE_RAW);
+}
+
+/// Every expression of the list at `rel` (relative to the crate) must be
+/// rejected for `linktype`; the `# libpcap:` line before each says why
+/// libpcap does.
+fn check_rejected(rel: &str, linktype: u32) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(rel);
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
         panic!(
             "filter list {} missing ({e}): this test needs it",
@@ -26,7 +45,7 @@ fn libpcap_rejected_expressions_are_rejected() {
             continue;
         }
         total += 1;
-        match std::panic::catch_unwind(|| filter::build(line, filter::DLT_EN10MB)) {
+        match std::panic::catch_unwind(|| filter::build(line, linktype)) {
             Ok(Err(_)) => {}
             Ok(Ok(prog)) => accepted.push(format!(
                 "{line}\n  accepted ({} instructions); libpcap: {libpcap_says}",
