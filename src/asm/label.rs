@@ -49,6 +49,13 @@ impl Asm {
         matches!(self.labels.get(label.0 as usize), Some(Some(_)))
     }
 
+    /// Whether some jump pushed so far targets `label`. The verifier
+    /// rejects unreachable code, so code behind a label that nothing jumps
+    /// to (and nothing falls into) must not be emitted.
+    pub fn is_used(&self, label: Label) -> bool {
+        self.fixups.iter().any(|&(_, l)| l == label)
+    }
+
     pub fn push(&mut self, insn: Insn) {
         self.insns.push(insn);
     }
@@ -133,6 +140,9 @@ mod tests {
         a.ja(top); // 3 -> 0
         a.bind(out);
         a.push(Insn::exit()); // 4
+        assert!(a.is_used(out) && a.is_used(top));
+        let unused = a.label();
+        assert!(!a.is_used(unused));
         let p = a.finish().unwrap();
         assert_eq!(p[1].off, 2);
         assert_eq!(p[3].off, -4);

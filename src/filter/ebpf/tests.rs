@@ -34,11 +34,15 @@ pub(crate) fn harness(prog: &[C], frags: bool) -> Result<Vec<Insn>, String> {
         frags,
     };
     lower(prog, &mut a, &opts, on_match, on_nomatch).map_err(|e| e.to_string())?;
-    a.bind(on_match);
-    a.push(Insn::exit());
-    a.bind(on_nomatch);
-    a.push(Insn::mov64_imm(R0, 0));
-    a.push(Insn::exit());
+    if a.is_used(on_match) {
+        a.bind(on_match);
+        a.push(Insn::exit());
+    }
+    if a.is_used(on_nomatch) {
+        a.bind(on_nomatch);
+        a.push(Insn::mov64_imm(R0, 0));
+        a.push(Insn::exit());
+    }
     a.finish().map_err(|e| e.to_string())
 }
 
