@@ -55,6 +55,13 @@ pub enum Error {
     /// The pinned object is not a hook: wrong map type, key or value size,
     /// or number of slots.
     WrongAbi { path: PathBuf, problem: String },
+    /// A hook pinned where a new one should go is still used by a loaded
+    /// program.
+    InUse {
+        path: PathBuf,
+        prog_id: u32,
+        name: String,
+    },
     /// A system call failed.
     Sys { what: String, err: sys::Error },
 }
@@ -90,6 +97,15 @@ impl fmt::Display for Error {
             Error::WrongAbi { path, problem } => write!(
                 f,
                 "{}: not an xdpcap hook: {problem} (a hook is a BPF_MAP_TYPE_PROG_ARRAY with 4-byte keys and values and 1 to 5 entries)",
+                path.display()
+            ),
+            Error::InUse {
+                path,
+                prog_id,
+                name,
+            } => write!(
+                f,
+                "{}: the hook pinned there is used by program {name:?} (id {prog_id}); unload that program or pick another path",
                 path.display()
             ),
             Error::Sys { what, err } => {
@@ -164,12 +180,24 @@ impl Hook {
         let path = path.as_ref();
         if path.exists() {
             match Hook::open(path) {
-                Ok(_) => std::fs::remove_file(path).map_err(|e| {
-                    Error::sys(
-                        format!("removing the stale pin {}", path.display()),
-                        sys::Error::new("unlink", Errno::from_io_error(&e).unwrap_or(Errno::IO)),
-                    )
-                })?,
+                Ok(old) => {
+                    if let Some((prog_id, name)) = old.user()? {
+                        return Err(Error::InUse {
+                            path: path.to_path_buf(),
+                            prog_id,
+                            name,
+                        });
+                    }
+                    std::fs::remove_file(path).map_err(|e| {
+                        Error::sys(
+                            format!("removing the stale pin {}", path.display()),
+                            sys::Error::new(
+                                "unlink",
+                                Errno::from_io_error(&e).unwrap_or(Errno::IO),
+                            ),
+                        )
+                    })?
+                }
                 Err(Error::WrongAbi { problem, .. }) => {
                     return Err(Error::WrongAbi {
                         path: path.to_path_buf(),
@@ -261,6 +289,32 @@ impl Hook {
             path,
             max_entries: info.max_entries,
         })
+    }
+
+    /// A loaded program other than a capture program that refers to this
+    /// hook (an instrumented program), if any: (id, name).
+    pub fn user(&self) -> Result<Option<(u32, String)>, Error> {
+        let me = bpf::map_info(self.fd.as_fd())
+            .map_err(|e| Error::sys(format!("inspecting {}", self.display_name()), e))?
+            .id;
+        let mut id = 0;
+        loop {
+            id = match bpf::prog_get_next_id(id) {
+                Ok(Some(next)) => next,
+                Ok(None) => return Ok(None),
+                Err(e) => return Err(Error::sys("listing loaded programs", e)),
+            };
+            // Programs come and go while we look: skip those that went.
+            let Ok(fd) = bpf::prog_get_fd_by_id(id) else {
+                continue;
+            };
+            let Ok(info) = bpf::prog_info(fd.as_fd()) else {
+                continue;
+            };
+            if info.map_ids.contains(&me) && !info.name.starts_with(NAME_PREFIX) {
+                return Ok(Some((info.id, info.name)));
+            }
+        }
     }
 
     /// The pin path, if the hook was opened or pinned by path.

@@ -403,6 +403,16 @@ fn hook_api_create_pin_open_and_abi_check() {
         .iter()
         .all(|(_, s)| *s == Slot::Empty));
 
+    // A pin whose hook an instrumented program still uses is not stale.
+    let prog = xdp::instrumented(&dir, Flavour::LIBBPF);
+    let err = Hook::create(5)
+        .unwrap()
+        .pin(&dir.path)
+        .expect_err("replacing a hook in use");
+    assert!(err.to_string().contains("test_instr"), "{err}");
+    assert!(Hook::open(&dir.path).is_ok(), "the pin in use was removed");
+    drop(prog);
+
     let array = xdp::Hook::with_map(xdpcap::sys::bpf::BPF_MAP_TYPE_ARRAY, 5);
     let err = Hook::open(&array.path).expect_err("an array is not a hook");
     let msg = err.to_string();

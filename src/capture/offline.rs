@@ -213,6 +213,12 @@ fn run_pinned<R: Read>(
     let mut sample = Vec::new();
     while let Some(packet) = next {
         stats.read += 1;
+        if u32::from(packet.linktype) != file_linktype {
+            return Err(Error::Config(format!(
+                "{input_path}: packet {} is on an interface of link type {}, the first packet's is {file_linktype}; one link type per file, as for tcpdump",
+                stats.read, packet.linktype
+            )));
+        }
         let (buf, ctx, padded) = test_input(&packet.data, packet.orig_len);
         let prog_fd = if padded {
             short_program.fd.as_fd()
