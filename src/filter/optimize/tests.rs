@@ -19,9 +19,7 @@ fn empty_savefile() -> std::path::PathBuf {
         N.fetch_add(1, Ordering::Relaxed)
     ));
     let mut hdr = Vec::new();
-    for w in [0xa1b2_c3d4u32] {
-        hdr.extend_from_slice(&w.to_le_bytes());
-    }
+    hdr.extend_from_slice(&0xa1b2_c3d4u32.to_le_bytes());
     hdr.extend_from_slice(&2u16.to_le_bytes());
     hdr.extend_from_slice(&4u16.to_le_bytes());
     hdr.extend_from_slice(&[0; 8]);
