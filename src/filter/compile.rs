@@ -12,6 +12,21 @@ pub fn compile(expr: &str, linktype: u32) -> Result<Vec<cbpf::Insn>, Error> {
 /// As [`compile`]; `optimize = false` gives the program before jump
 /// threading (as `tcpdump -O` does), still with the rejects-all check off.
 pub fn compile_with(expr: &str, linktype: u32, optimize: bool) -> Result<Vec<cbpf::Insn>, Error> {
+    // The passes recurse over the expression; give them a roomy stack
+    // of their own so that a long expression is an error, not a crash.
+    let text = expr.to_string();
+    std::thread::Builder::new()
+        .name("filter-compile".into())
+        .stack_size(COMPILER_STACK)
+        .spawn(move || compile_here(&text, linktype, optimize))
+        .map_err(|e| Error::new(format!("cannot start the filter compiler: {e}"), None))?
+        .join()
+        .unwrap_or_else(|_| Err(Error::new("internal error in the filter compiler", None)))
+}
+
+const COMPILER_STACK: usize = 256 << 20;
+
+fn compile_here(expr: &str, linktype: u32, optimize: bool) -> Result<Vec<cbpf::Insn>, Error> {
     let tree = parser::parse(expr)?;
     let mut gen = codegen::Gen::new(linktype).map_err(|m| Error::new(m, None))?;
     let pred = gen.expr(&tree)?;
@@ -201,5 +216,143 @@ mod size {
         }
         std::fs::remove_file(&file).ok();
         assert!(bad.is_empty(), "{}", bad.join("\n"));
+    }
+}
+
+#[cfg(test)]
+mod robustness {
+    use super::*;
+    use crate::filter::difftest::Rng;
+
+    fn check_program(expr: &str, prog: &[cbpf::Insn]) {
+        if let Err(e) = cbpf::check(prog) {
+            panic!("{expr:?}: invalid program: {e:?}");
+        }
+    }
+
+    /// Random byte strings, random token soups and every prefix of the
+    /// corpus expressions: compile or fail, never panic, and every
+    /// program passes the kernel's rules.
+    #[test]
+    fn never_panics() {
+        let t0 = std::time::Instant::now();
+        let mut r = Rng::new(42);
+        const ALPHABET: &[u8] = b"tcpudhosrnaegl0123456789.:/[]()!=<>&|^%*+-x \\$";
+        for _ in 0..3000 {
+            let len = r.below(40) as usize;
+            let bytes: Vec<u8> = (0..len)
+                .map(|_| {
+                    if r.below(4) == 0 {
+                        r.next() as u8
+                    } else {
+                        r.pick(ALPHABET)
+                    }
+                })
+                .collect();
+            let s = String::from_utf8_lossy(&bytes).into_owned();
+            if let Ok(p) = compile(&s, 1) {
+                check_program(&s, &p);
+            }
+        }
+        const WORDS: &[&str] = &[
+            "tcp",
+            "udp",
+            "ip",
+            "ip6",
+            "host",
+            "net",
+            "port",
+            "portrange",
+            "src",
+            "dst",
+            "and",
+            "or",
+            "not",
+            "(",
+            ")",
+            "[",
+            "]",
+            ":",
+            "=",
+            "!=",
+            "<",
+            ">",
+            "+",
+            "-",
+            "*",
+            "/",
+            "%",
+            "&",
+            "|",
+            "^",
+            "0",
+            "1",
+            "80",
+            "1.2.3.4",
+            "10.1",
+            "fe80::1",
+            "ab:cd:ef:0:0:1",
+            "vlan",
+            "mpls",
+            "pppoes",
+            "geneve",
+            "proto",
+            "protochain",
+            "len",
+            "ether",
+            "broadcast",
+            "multicast",
+            "icmp",
+            "arp",
+            "llc",
+            "\\tcp",
+            "gateway",
+            "less",
+            "greater",
+            "mask",
+            "255.255.0.0",
+            "/",
+            "16",
+            "0x12",
+            "tcpflags",
+            "tcp-syn",
+            "icmp6",
+            "iso",
+            "isis",
+            "l1",
+            "decnet",
+            "1.2",
+        ];
+        for _ in 0..4000 {
+            let n = 1 + r.below(12) as usize;
+            let s: Vec<&str> = (0..n).map(|_| r.pick(WORDS)).collect();
+            let s = s.join(" ");
+            for linktype in [1, 101] {
+                if let Ok(p) = compile(&s, linktype) {
+                    check_program(&s, &p);
+                }
+            }
+        }
+        eprintln!("random: {:?}", t0.elapsed());
+        let text = std::fs::read_to_string("/work/shared/filter-corpus/libpcap-en10mb.txt")
+            .expect("filter corpus is needed");
+        for line in text.lines() {
+            for (i, _) in line.char_indices().step_by(2) {
+                let _ = compile(&line[..i], 1);
+                let _ = compile(&line[i..], 101);
+            }
+        }
+        eprintln!("prefixes: {:?}", t0.elapsed());
+        // Deep nesting and long chains are errors or programs, not crashes.
+        let deep = format!("{}tcp{}", "(".repeat(5000), ")".repeat(5000));
+        let _ = compile(&deep, 1);
+        let nots = format!("{}tcp", "not ".repeat(5000));
+        let _ = compile(&nots, 1);
+        let t = std::time::Instant::now();
+        let long = vec!["port 1"; 1000].join(" or ");
+        let _ = compile(&long, 1);
+        eprintln!("long chain: {:?}", t.elapsed());
+        let arith = format!("{}1 = 1", "1 + ".repeat(5000));
+        let _ = compile(&arith, 1);
     }
 }

@@ -354,15 +354,17 @@ fn analyse(g: &Graph, vals: &mut Values) -> Analysis {
     }
 }
 
-const MAX_FACTS: usize = 256;
+const MAX_FACTS: usize = 64;
 
 /// Jump threading to a fixed point. Returns whether anything changed.
 fn thread(g: &mut Graph, vals: &mut Values) {
     for _round in 0..64 {
         let an = analyse(g, vals);
         let mut changed = false;
-        // Facts holding on entry to each node (on every path).
+        // Forward: the facts holding on entry to each node (on every path
+        // of the current graph).
         let mut incoming: HashMap<usize, Vec<Vec<Fact>>> = HashMap::new();
+        let mut facts_in: HashMap<usize, Vec<Fact>> = HashMap::new();
         for &n in &an.order {
             let fin = match incoming.remove(&n) {
                 None => Vec::new(),
@@ -370,26 +372,46 @@ fn thread(g: &mut Graph, vals: &mut Values) {
                     let mut it = lists.into_iter();
                     let first = it.next().unwrap_or_default();
                     it.fold(first, |acc, l| {
+                        let l: std::collections::HashSet<Fact> = l.into_iter().collect();
                         acc.into_iter().filter(|f| l.contains(f)).collect()
                     })
                 }
             };
             let t = an.tests[&n];
             for side in [true, false] {
-                let mut facts = fin.clone();
-                if facts.len() < MAX_FACTS {
-                    facts.push(Fact { t, outcome: side });
+                let target = if side { g.nodes[n].jt } else { g.nodes[n].jf };
+                if let Target::Node(m) = target {
+                    let mut facts = fin.clone();
+                    if facts.len() < MAX_FACTS {
+                        facts.push(Fact { t, outcome: side });
+                    }
+                    incoming.entry(m).or_default().push(facts);
                 }
+            }
+            facts_in.insert(n, fin);
+        }
+        // Backward: thread each edge past the blocks its facts decide.
+        // Successors are done first, so a hop lands on edges already
+        // threaded (under fewer facts, hence still valid here).
+        for &n in an.order.iter().rev() {
+            let fin = &facts_in[&n];
+            let t = an.tests[&n];
+            for side in [true, false] {
+                let mut facts = fin.clone();
+                facts.push(Fact { t, outcome: side });
                 let mut target = if side { g.nodes[n].jt } else { g.nodes[n].jf };
                 let mut hops = 0;
                 while let Target::Node(m) = target {
-                    if g.nodes[m].b.keep || hops > 1000 {
+                    if g.nodes[m].b.keep || hops > 64 {
                         break;
                     }
                     let mt = an.tests[&m];
                     match decide(vals, &mt, &facts) {
                         Some(o) => {
                             target = if o { g.nodes[m].jt } else { g.nodes[m].jf };
+                            if facts.len() < MAX_FACTS {
+                                facts.push(Fact { t: mt, outcome: o });
+                            }
                             hops += 1;
                         }
                         None => break,
@@ -404,14 +426,11 @@ fn thread(g: &mut Graph, vals: &mut Values) {
                     *slot = target;
                     changed = true;
                 }
-                if let Target::Node(m) = target {
-                    incoming.entry(m).or_default().push(facts);
-                }
             }
             // A keep block whose outcome is fixed still runs, but only one
             // edge leaves it.
             if g.nodes[n].b.keep {
-                if let Some(o) = decide(vals, &t, &fin) {
+                if let Some(o) = decide(vals, &t, fin) {
                     let to = if o { g.nodes[n].jt } else { g.nodes[n].jf };
                     if g.nodes[n].jt != to || g.nodes[n].jf != to {
                         g.nodes[n].jt = to;
@@ -422,12 +441,16 @@ fn thread(g: &mut Graph, vals: &mut Values) {
             }
         }
         // The root itself may be decided by constants.
-        if let Target::Node(r) = g.root {
-            if !g.nodes[r].b.keep {
-                if let Some(o) = decide(vals, &an.tests[&r], &[]) {
+        while let Target::Node(r) = g.root {
+            if g.nodes[r].b.keep {
+                break;
+            }
+            match decide(vals, &an.tests[&r], &[]) {
+                Some(o) => {
                     g.root = if o { g.nodes[r].jt } else { g.nodes[r].jf };
                     changed = true;
                 }
+                None => break,
             }
         }
         if !changed {

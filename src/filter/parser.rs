@@ -23,13 +23,31 @@ struct Parser {
     toks: Vec<Token>,
     pos: usize,
     end: usize,
+    depth: usize,
 }
 
+/// Deepest nesting of parentheses, `not` and operators accepted.
+const MAX_DEPTH: usize = 1000;
+/// Longest expression accepted, in tokens (its program would exceed the
+/// kernel's 4096 instructions long before).
+const MAX_TOKENS: usize = 20000;
+
 pub fn parse(src: &str) -> Result<Expr, Error> {
+    let toks = tokenize(src);
+    if toks.len() > MAX_TOKENS {
+        return Err(Error::new(
+            format!(
+                "expression too long ({} tokens, at most {MAX_TOKENS})",
+                toks.len()
+            ),
+            None,
+        ));
+    }
     let mut p = Parser {
-        toks: tokenize(src),
+        toks,
         pos: 0,
         end: src.len(),
+        depth: 0,
     };
     let res = p.parse_prog();
     res.map_err(|e| {
@@ -259,7 +277,25 @@ impl Parser {
         Ok((e, q))
     }
 
+    fn enter(&mut self) -> PResult<()> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err(PErr {
+                at: self.pos,
+                msg: "expression nested too deeply".into(),
+            });
+        }
+        Ok(())
+    }
+
     fn parse_term(&mut self, qprev: Qual) -> PResult<(Expr, Qual)> {
+        self.enter()?;
+        let r = self.parse_term_inner(qprev);
+        self.depth -= 1;
+        r
+    }
+
+    fn parse_term_inner(&mut self, qprev: Qual) -> PResult<(Expr, Qual)> {
         if self.is_kw("not") {
             self.pos += 1;
             let (e, q) = self.parse_term(qprev)?;
@@ -585,6 +621,13 @@ impl Parser {
 
     /// `id: nid | pnum | '(' pid ')' | not id` with inherited qualifiers.
     fn parse_id(&mut self, q: Qual) -> PResult<(Expr, Qual)> {
+        self.enter()?;
+        let r = self.parse_id_inner(q);
+        self.depth -= 1;
+        r
+    }
+
+    fn parse_id_inner(&mut self, q: Qual) -> PResult<(Expr, Qual)> {
         let start = self.pos;
         match self.peek() {
             Some(Tok::Kw("not")) => {
@@ -731,6 +774,13 @@ impl Parser {
     }
 
     fn parse_arith(&mut self, min: u8) -> PResult<Arith> {
+        self.enter()?;
+        let r = self.parse_arith_inner(min);
+        self.depth -= 1;
+        r
+    }
+
+    fn parse_arith_inner(&mut self, min: u8) -> PResult<Arith> {
         let start = self.pos;
         let mut lhs = self.parse_unary()?;
         while let Some((op, prec)) = match self.peek() {
@@ -754,6 +804,13 @@ impl Parser {
     }
 
     fn parse_unary(&mut self) -> PResult<Arith> {
+        self.enter()?;
+        let r = self.parse_unary_inner();
+        self.depth -= 1;
+        r
+    }
+
+    fn parse_unary_inner(&mut self) -> PResult<Arith> {
         let start = self.pos;
         if self.is_punct("-") {
             self.pos += 1;
