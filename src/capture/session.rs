@@ -323,6 +323,17 @@ impl std::fmt::Debug for Capture {
     }
 }
 
+impl Drop for Capture {
+    fn drop(&mut self) {
+        // Slots first; then the caller gets its signals back (a stop
+        // signal still pending is delivered now, after the cleanup).
+        let _ = self.attached.detach();
+        if let Some(s) = &self.signals {
+            let _ = s.unblock();
+        }
+    }
+}
+
 /// The ring bytes per CPU for `buffer` (None: default for `ncpus`).
 fn ring_pages(buffer: Option<usize>, ncpus: usize) -> usize {
     match buffer {
