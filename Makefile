@@ -9,10 +9,12 @@ CARGO ?= cargo
 MUSL := x86_64-unknown-linux-musl
 GNU := x86_64-unknown-linux-gnu
 DIST := dist/xdpcap
+AARCH64 := aarch64-unknown-linux-musl
 
 # Debian packages the tests, the demo and the C examples use.
 APT_PACKAGES := tcpdump clang llvm bpftool iproute2 iputils-ping libbpf-dev \
-	linux-libc-dev libcap2-bin util-linux coreutils binutils file procps python3
+	linux-libc-dev libcap2-bin util-linux coreutils binutils file procps python3 \
+	qemu-user
 
 # C examples of the hook ABI (include/hook.h), built for the BPF target.
 # linux/bpf.h needs <asm/types.h>, which Debian keeps in the multiarch dir.
@@ -21,7 +23,7 @@ BPF_CFLAGS := -target bpf -O2 -g -Wall -Werror -Iinclude \
 EXAMPLES_C := $(wildcard tests/data/*.c)
 EXAMPLES_O := $(patsubst tests/data/%.c,target/bpf/%.o,$(EXAMPLES_C))
 
-.PHONY: build static deps bpffs test demo bench lint examples clean
+.PHONY: build static static-aarch64 deps bpffs test demo bench lint examples clean
 
 build:
 	$(CARGO) build --release
@@ -47,6 +49,22 @@ static:
 	@file $(DIST)
 	@echo "static: $(DIST) is self-contained, $$(stat -c %s $(DIST)) bytes"
 
+# The same for 64-bit ARM appliances, dist/xdpcap-aarch64, linked with the
+# toolchain's own rust-lld and musl (no cross gcc needed); tests run it
+# under qemu-aarch64.
+static-aarch64:
+	@mkdir -p dist
+	@rustup target list --installed 2>/dev/null | grep -qx $(AARCH64) || rustup target add $(AARCH64)
+	CARGO_TARGET_AARCH64_UNKNOWN_LINUX_MUSL_LINKER=rust-lld \
+	CARGO_TARGET_AARCH64_UNKNOWN_LINUX_MUSL_RUSTFLAGS="-C link-self-contained=yes" \
+		$(CARGO) build --release --target $(AARCH64)
+	cp target/$(AARCH64)/release/xdpcap $(DIST)-aarch64
+	@if readelf -lW $(DIST)-aarch64 | grep -q 'INTERP'; then \
+		echo "static-aarch64: $(DIST)-aarch64 asks for a program interpreter"; exit 1; fi
+	@if readelf -dW $(DIST)-aarch64 | grep -q '(NEEDED)'; then \
+		echo "static-aarch64: $(DIST)-aarch64 needs shared libraries"; exit 1; fi
+	@file $(DIST)-aarch64
+
 deps:
 	@missing=""; \
 	for p in $(APT_PACKAGES); do \
@@ -66,7 +84,7 @@ bpffs:
 
 # Everything, root tests included. A test that cannot run fails; a SKIPPED
 # line anywhere is an error too.
-test: deps bpffs static examples
+test: deps bpffs static static-aarch64 examples
 	@mkdir -p target
 	$(CARGO) test --release 2>&1 | tee target/test.log
 	@if grep -n 'SKIPPED' target/test.log; then echo "test: a test was skipped"; exit 1; fi
