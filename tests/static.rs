@@ -296,20 +296,37 @@ fn usage_and_version_in_an_empty_root() {
 fn service_and_protocol_names_need_no_etc() {
     let chroot = Chroot::with_binds(&[]);
     assert!(!chroot.inside("/etc").exists());
-    // The built-in names give the program the numbers give.
+    // With no /etc/services or /etc/protocols, the built-in tables give
+    // the program that /etc gives on this machine (Debian's files), and
+    // names give the programs their numbers give.
     for (named, numbered) in [
-        ("port http", "port 80"),
-        ("ip proto tcp", "ip proto 6"),
-        ("tcp dst port https or udp port domain", "tcp dst port 443 or udp port 53"),
+        ("port http", "tcp port 80"),
+        (r"ip proto \tcp", "ip proto 6"),
+        (
+            "tcp dst port https or udp port domain",
+            "tcp dst port 443 or udp port 53",
+        ),
+        (
+            r"ip6 proto \udp or ip proto \icmp",
+            "ip6 proto 17 or ip proto 1",
+        ),
     ] {
         let inside = chroot.ok(&["-ddd", named]);
-        let outside = Command::new(static_binary())
-            .args(["-ddd", numbered])
-            .output()
-            .expect("running dist/xdpcap");
-        assert!(outside.status.success(), "{}", text(&outside.stderr));
-        assert_eq!(inside, text(&outside.stdout), "{named:?} vs {numbered:?}");
+        let with_etc = native(&["-ddd", named]);
+        assert!(with_etc.status.success(), "{}", text(&with_etc.stderr));
+        assert_eq!(inside, text(&with_etc.stdout), "{named:?} without /etc");
+        let by_number = native(&["-ddd", numbered]);
+        assert_eq!(inside, text(&by_number.stdout), "{named:?} vs {numbered:?}");
     }
+    // As in libpcap, `tcp` after `proto` is the keyword, not a name: a
+    // syntax error pointing at it.
+    let out = chroot.run(&["-ddd", "ip proto tcp"]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("ip proto tcp\n") && err.contains("^^^"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -399,7 +416,12 @@ fn aarch64_binary_is_self_contained_and_runs_under_qemu() {
     for args in [
         &["-dd", "tcp port 80 and ip[8] > 2"][..],
         &["-ddd", "udp or icmp6"],
-        &["-d-ebpf", "-actions", "drop", "ip proto tcp and tcp[13] & 2 != 0"],
+        &[
+            "-d-ebpf",
+            "-actions",
+            "drop",
+            r"ip proto \tcp and tcp[13] & 2 != 0",
+        ],
         &["-d-ebpf", "-actions", "pass", DDD_TCP],
     ] {
         let arm = qemu_aarch64(args);
