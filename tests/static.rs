@@ -14,10 +14,6 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-use common::capture::{read_capture, Running};
-use common::netns::{NetPair, Side};
-use common::xdp::{self, Flavour, Hook};
-
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
 /// The stripped static binary must stay under 1 MiB.
