@@ -194,6 +194,177 @@ mod size {
         "ip6 net fe80::/10",
     ];
 
+    /// More expressions, checked for the same selection as libpcap's.
+    const EXTRA: &[&str] = &[
+        "vlan and ip",
+        "vlan 100 and ip6",
+        "vlan and vlan and ip",
+        "vlan and tcp port 80",
+        "mpls 100 and host 1.2.3.4",
+        "mpls and mpls and ip",
+        "mpls and ip6 and udp",
+        "pppoes 0x3b and tcp",
+        "pppoes and ip6",
+        "pppoed",
+        "geneve and ip",
+        "geneve 12345 and ether host ab:cd:ef:00:00:01",
+        "geneve and tcp port 22",
+        "ip protochain 6",
+        "ip6 protochain 17",
+        "protochain 51",
+        "ip6 protochain 44",
+        "tcp[13] & 2 != 0",
+        "tcp[tcpflags] = tcp-syn|tcp-ack",
+        "udp[0:2] = 53",
+        "ip[2:2] > 100",
+        "ip[0] & 0xf > 5",
+        "len > 100 and len < 200",
+        "len - 14 = ip[2:2]",
+        "ip[6:2] & 0x1fff != 0",
+        "ip[8] % 5 * 2 = 4",
+        "ip[8] * 5 % 3 = 1",
+        "ip[8] ^ 1 = 65",
+        "-ip[8] = 0xffffffc0",
+        "ip[8] / (ip[9] - 6) = 1",
+        "ip[8] << 2 = 256",
+        "ip[8] >> 1 = 32",
+        "tcp[ip[0] & 3] = 0",
+        "ether[12:2] = 0x800 and ip[9] = 6",
+        "link[0] & 1 = 1",
+        "icmp6[icmp6type] = icmp6-echo",
+        "icmp[icmpcode] = 0",
+        "arp[6:2] = 1",
+        "rarp[7] = 1",
+        "ip6[6] = 44 and ip6[40] = 6",
+        "ip6 proto 6",
+        "ip6 proto 17 or ip proto 1",
+        "host 192.168.1.4",
+        "src host 1.2.3.4 and dst host 5.6.7.8",
+        "net 10.1",
+        "net 192.168/16",
+        "dst net 224.0.0.0/4",
+        "src net 10.0.0.0 mask 255.0.0.0",
+        "host 10.1",
+        "net 10",
+        "ip6 host fe80::d6ca:6dff:fe66:cf60",
+        "ip6 src net fe80::/64",
+        "dst host ff02::12",
+        "src or dst host 1.2.3.4",
+        "src and dst host 1.2.3.4",
+        "not src host 1.2.3.4",
+        "ether src ab:cd:ef:00:00:01 and ether dst ab:cd:ef:00:00:02",
+        "ether dst host ff:ff:ff:ff:ff:ff",
+        "ip broadcast",
+        "ip multicast",
+        "ip6 multicast",
+        "broadcast",
+        "multicast",
+        "tcp port http",
+        "udp port domain",
+        "port 53 and not udp",
+        "portrange 1-1023 and tcp",
+        "sctp port 5672",
+        "tcp src port 80 or tcp dst port 443",
+        "tcp port 80 or 443 or 53",
+        "host 1.2.3.4 and (port 80 or 443)",
+        "not host 1.2.3.4 and 5.6.7.8",
+        "stp",
+        "ipx",
+        "netbeui",
+        "iso",
+        "clnp",
+        "esis",
+        "isis",
+        "l1",
+        "l2",
+        "iih",
+        "lsp",
+        "snp",
+        "csnp",
+        "psnp",
+        "atalk",
+        "aarp",
+        "decnet",
+        "lat",
+        "sca",
+        "mopdl",
+        "moprc",
+        "llc",
+        "llc i",
+        "llc s",
+        "llc u",
+        "llc rr",
+        "llc ui",
+        "llc xid",
+        "ether proto 0x88cc",
+        "ether proto \\ip",
+        "link proto 0x806",
+        "proto 17",
+        "ip proto \\udp",
+        "tcp or udp and port 53",
+        "not tcp or not udp",
+        "!tcp && !udp || icmp",
+        "igmp",
+        "igrp",
+        "pim",
+        "vrrp",
+        "carp",
+        "ah",
+        "esp",
+        "icmp6",
+        "sctp",
+        "ip[100] = 0 or arp",
+        "tcp[100] = 0 or arp",
+        "not tcp[0] = 1",
+        "less 60",
+        "greater 100",
+        "len >= 64",
+        "len <= 64",
+        "len != 60",
+        "decnet host 1.2",
+        "decnet src 50.764",
+        "host localhost",
+        "ip host localhost",
+        "ip6 host localhost",
+        "ether proto \\ip6 and ip6[6] = 58",
+        "1 = 1",
+        "0 != 1 and tcp",
+        "vlan 10 or vlan 20",
+        "vlan and vlan 20",
+        "ip and vlan and ip",
+        "pppoes and vlan",
+        "(tcp)",
+        "((tcp) and (port 80))",
+        "tcp and not (port 80 or port 22)",
+    ];
+
+    #[test]
+    fn extra_against_libpcap() {
+        let file = difftest::savefile(1);
+        let pkts = difftest::packets(4000);
+        let mut bad = Vec::new();
+        for e in EXTRA {
+            match (compile(e, 1), difftest::libpcap(&file, e)) {
+                (Ok(ours), Ok(theirs)) => {
+                    if let Some((p, a, b)) = difftest::disagree(&ours, &theirs, &pkts) {
+                        bad.push(format!("{e}: differs on {} ({a} vs {b})", hex(p)));
+                    }
+                }
+                (Err(m), Err(_)) => {
+                    let _ = m;
+                }
+                (Err(m), Ok(_)) => bad.push(format!("{e}: we reject ({}), libpcap accepts", m.msg)),
+                (Ok(_), Err(m)) => bad.push(format!("{e}: we accept, libpcap rejects: {m}")),
+            }
+        }
+        std::fs::remove_file(&file).ok();
+        assert!(bad.is_empty(), "{}", bad.join("\n"));
+    }
+
+    fn hex(p: &[u8]) -> String {
+        p.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
     #[test]
     fn no_larger_than_libpcap() {
         let file = difftest::savefile(1);

@@ -282,10 +282,13 @@ pub fn packets(n: usize) -> Vec<Vec<u8>> {
 }
 
 pub fn savefile(linktype: u32) -> std::path::PathBuf {
+    static SEQ: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let seq = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let path = std::env::temp_dir().join(format!(
-        "xdpcap-difftest-{}-{}.pcap",
+        "xdpcap-difftest-{}-{}-{}.pcap",
         std::process::id(),
-        linktype
+        linktype,
+        seq
     ));
     let mut h = Vec::new();
     h.extend(0xa1b2_c3d4u32.to_le_bytes());

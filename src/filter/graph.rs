@@ -405,6 +405,13 @@ fn thread(g: &mut Graph, vals: &mut Values) {
                     if g.nodes[m].b.keep || hops > 64 {
                         break;
                     }
+                    // Both ways lead to the same place: libpcap drops
+                    // such a block, loads and all.
+                    if g.nodes[m].jt == g.nodes[m].jf {
+                        target = g.nodes[m].jt;
+                        hops += 1;
+                        continue;
+                    }
                     let mt = an.tests[&m];
                     match decide(vals, &mt, &facts) {
                         Some(o) => {
@@ -444,6 +451,11 @@ fn thread(g: &mut Graph, vals: &mut Values) {
         while let Target::Node(r) = g.root {
             if g.nodes[r].b.keep {
                 break;
+            }
+            if g.nodes[r].jt == g.nodes[r].jf {
+                g.root = g.nodes[r].jt;
+                changed = true;
+                continue;
             }
             match decide(vals, &an.tests[&r], &[]) {
                 Some(o) => {
