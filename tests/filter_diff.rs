@@ -8,7 +8,8 @@
 //! this harness, independently of our compiler.
 //!
 //! Needs tcpdump (no root). Details of each run are written to
-//! `$CARGO_TARGET_TMPDIR/filter-diff-<list>.txt`.
+//! `$CARGO_TARGET_TMPDIR/filter-{diff,selfcheck}-<list>.txt`; with
+//! `XDPCAP_CORPUS_DIR=dir` the corpus pcaps are kept there too.
 
 mod common;
 
@@ -133,6 +134,12 @@ fn oracle(list: List) -> &'static Oracle {
         list.name
     )));
     corpus::write_pcap(&pcap.0, list.linktype, frames);
+    // To look at the corpus with tcpdump or wireshark, name a directory to
+    // keep a copy in.
+    if let Some(dir) = std::env::var_os("XDPCAP_CORPUS_DIR") {
+        let keep = Path::new(&dir).join(format!("corpus-{}.pcap", list.name));
+        corpus::write_pcap(&keep, list.linktype, frames);
+    }
     let results = par_map(&exprs, |e| {
         (
             oracle::tcpdump_select(&pcap.0, e),
