@@ -58,6 +58,10 @@ pub(super) struct Lowering<'a> {
     live_out: Vec<u8>,
     guard: Vec<Guard>,
     jump_target: Vec<bool>,
+    /// Loads kept in host byte order (see [`flow::swap_free`]) and the
+    /// jumps whose constant is swapped to match.
+    swap_free_load: Vec<Option<u8>>,
+    swapped_use: Vec<Option<u8>>,
     /// End covered by the current X-relative pointer in RP, if any.
     ind_cover: Option<u64>,
 }
@@ -95,6 +99,8 @@ impl<'a> Lowering<'a> {
             live_out: Vec::new(),
             guard: Vec::new(),
             jump_target,
+            swap_free_load: Vec::new(),
+            swapped_use: Vec::new(),
             ind_cover: None,
         }
     }
@@ -111,6 +117,7 @@ impl<'a> Lowering<'a> {
         let reach = flow::reachable(prog, &[0], &fail);
         let ant = flow::anticipated(prog);
         self.guard = flow::guards(prog, &reach, &fail, &ant);
+        (self.swap_free_load, self.swapped_use) = flow::swap_free(prog);
 
         if live_entry & LIVE_A != 0 {
             self.asm.push(Insn::mov32_imm(RA, 0));
@@ -305,11 +312,21 @@ impl<'a> Lowering<'a> {
         let next = Dest::Insn(pc + 1);
         let falls = |d: Dest| d == next && reach.get(pc + 1) == Some(&true);
         let x = src(i.code) == BPF_X;
+        // Against a load left in host order, compare with the constant as
+        // the packet's bytes read in host order.
+        let k = match self.swapped_use[pc] {
+            Some(2) if i.k <= 0xffff => u16::from_ne_bytes((i.k as u16).to_be_bytes()) as u32,
+            Some(2) if op(i.code) == BPF_JSET => {
+                u16::from_ne_bytes((i.k as u16).to_be_bytes()) as u32
+            }
+            Some(4) => u32::from_ne_bytes(i.k.to_be_bytes()),
+            _ => i.k,
+        };
         let cond = |asm: &mut Asm, o: u8, l: Label| {
             if x {
                 asm.jmp32_reg(o, RA, RX, l)
             } else {
-                asm.jmp32_imm(o, RA, i.k as i32, l)
+                asm.jmp32_imm(o, RA, k as i32, l)
             }
         };
         let inverse = match o {
@@ -351,8 +368,9 @@ impl<'a> Lowering<'a> {
     }
 
     /// Byte order and MSH arithmetic after the raw load into `dst`.
-    fn finish_load(&mut self, i: &cbpf::Insn, dst: Reg, bytes: i32) {
-        if bytes > 1 {
+    fn finish_load(&mut self, pc: usize, dst: Reg, bytes: i32) {
+        let i = &self.prog[pc];
+        if bytes > 1 && self.swap_free_load[pc].is_none() {
             self.asm.push(Insn::endian(true, dst, bytes * 8));
         }
         if class(i.code) == BPF_LDX {
@@ -408,7 +426,7 @@ impl<'a> Lowering<'a> {
             }
             self.load_at(dst, sz, RP, i.k as u64);
         }
-        self.finish_load(&i, dst, bytes);
+        self.finish_load(pc, dst, bytes);
     }
 
     /// The largest end among the `X + k` loads from `pc` on that run in a
@@ -472,6 +490,6 @@ impl<'a> Lowering<'a> {
             self.asm.push(Insn::ldx_mem(asm::BPF_W, other, R10, spill));
         }
         self.asm.push(Insn::ldx_mem(sz, dst, R10, buf));
-        self.finish_load(&i, dst, bytes);
+        self.finish_load(pc, dst, bytes);
     }
 }

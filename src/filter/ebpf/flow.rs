@@ -339,3 +339,125 @@ mod tests {
         assert_eq!(always_fail(&p), [false, false]);
     }
 }
+
+/// Packet loads of 2 or 4 bytes into A whose value is only ever compared
+/// for equality or tested bit-wise against constants: they may skip the
+/// byte swap if those constants are swapped instead. Returns, per
+/// instruction, the size of such a load (`swap_free_load`) and, for the
+/// jumps reading only such loads, the size to swap their constant by
+/// (`swapped_use`).
+pub fn swap_free(prog: &[cbpf::Insn]) -> (Vec<Option<u8>>, Vec<Option<u8>>) {
+    let n = prog.len();
+    // Definition sites of A: instruction index, or n for the entry value.
+    let defines_a = |pc: usize| uses_defs(&prog[pc]).1 & A != 0;
+    let candidate = |pc: usize| -> Option<u8> {
+        let i = prog[pc];
+        if class(i.code) != BPF_LD || !matches!(mode(i.code), BPF_ABS | BPF_IND) {
+            return None;
+        }
+        match size(i.code) {
+            BPF_H => Some(2),
+            BPF_W => Some(4),
+            _ => None,
+        }
+    };
+    let eligible_use = |pc: usize| {
+        let i = prog[pc];
+        class(i.code) == BPF_JMP && src(i.code) == BPF_K && matches!(op(i.code), BPF_JEQ | BPF_JSET)
+    };
+    // Uses of A reached by each definition (before A is redefined).
+    let mut reached: Vec<(usize, Vec<usize>)> = Vec::new();
+    let def_sites = (0..n).filter(|&pc| defines_a(pc)).chain([n]);
+    for d in def_sites {
+        let mut seen = vec![false; n];
+        let mut work: Vec<usize> = if d == n {
+            vec![0]
+        } else {
+            dests(prog, d)
+                .into_iter()
+                .filter_map(|x| match x {
+                    Dest::Insn(t) => Some(t),
+                    Dest::NoMatch => None,
+                })
+                .collect()
+        };
+        let mut uses = Vec::new();
+        while let Some(pc) = work.pop() {
+            if std::mem::replace(&mut seen[pc], true) {
+                continue;
+            }
+            if uses_defs(&prog[pc]).0 & A != 0 {
+                uses.push(pc);
+            }
+            if defines_a(pc) {
+                continue;
+            }
+            for x in dests(prog, pc) {
+                if let Dest::Insn(t) = x {
+                    work.push(t);
+                }
+            }
+        }
+        reached.push((d, uses));
+    }
+    let mut load: Vec<Option<u8>> = vec![None; n];
+    for (d, uses) in &reached {
+        if *d < n {
+            load[*d] = candidate(*d).filter(|_| uses.iter().all(|&u| eligible_use(u)));
+        }
+    }
+    // A use must see swap-free loads of one size only, or none at all.
+    let mut changed = true;
+    let mut used: Vec<Option<u8>> = vec![None; n];
+    while changed {
+        changed = false;
+        let mut sizes: Vec<Vec<Option<u8>>> = vec![Vec::new(); n];
+        for (d, uses) in &reached {
+            for &u in uses {
+                sizes[u].push(if *d < n { load[*d] } else { None });
+            }
+        }
+        for (u, s) in sizes.iter().enumerate() {
+            let consistent = s.windows(2).all(|w| w[0] == w[1]);
+            if !consistent {
+                for (d, uses) in &reached {
+                    if *d < n && uses.contains(&u) && load[*d].is_some() {
+                        load[*d] = None;
+                        changed = true;
+                    }
+                }
+            }
+            used[u] = if consistent {
+                s.first().copied().flatten()
+            } else {
+                None
+            };
+        }
+    }
+    (load, used)
+}
+
+#[cfg(test)]
+mod swap_tests {
+    use super::*;
+
+    #[test]
+    fn swap_free_loads() {
+        // ldh [12]; jeq 0x800 jt 3 jf 2; jeq 0x86dd jt 3 jf 4; ret 1; ret 0
+        let p = cbpf::parse_ddd("5,40 0 0 12,21 1 0 2048,21 0 1 34525,6 0 0 1,6 0 0 0").unwrap();
+        let (load, used) = swap_free(&p);
+        assert_eq!(load[0], Some(2));
+        assert_eq!((used[1], used[2]), (Some(2), Some(2)));
+        // ldh [12]; jgt 0x800 ...: an ordering compare needs the real value.
+        let p = cbpf::parse_ddd("4,40 0 0 12,37 0 1 2048,6 0 0 1,6 0 0 0").unwrap();
+        assert_eq!(swap_free(&p).0[0], None);
+        // Two loads of different sizes reaching one compare: neither.
+        // ldh [12]; jeq 1 jt 2 jf 3 ... ; ld [0] ; jset 1
+        let p = cbpf::parse_ddd("6,40 0 0 12,21 1 0 1,32 0 0 0,69 0 1 1,6 0 0 1,6 0 0 0").unwrap();
+        let (load, used) = swap_free(&p);
+        assert_eq!((load[0], load[2], used[3]), (None, None, None));
+        // ret a reads the value: no.
+        let p = cbpf::parse_ddd("2,32 0 0 0,22 0 0 0").unwrap();
+        assert_eq!(swap_free(&p).0[0], None);
+    }
+}

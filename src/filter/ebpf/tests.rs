@@ -486,3 +486,14 @@ fn guards_are_coalesced() {
     // And nothing faults on a packet too short for any of them.
     assert_eq!(interp::run(&ebpf, &mut Env::new(&[0x86, 0xdd])), Ok(0));
 }
+
+#[test]
+#[ignore]
+fn print_counts() {
+    for expr in EXPRS {
+        let prog = cbpf::parse_ddd(&tcpdump("-ddd", DLT_EN10MB, expr)).unwrap();
+        let a = harness(&prog, false).unwrap().len();
+        let b = harness(&prog, true).unwrap().len();
+        eprintln!("{:4} {:4} {:4} {expr}", prog.len(), a, b);
+    }
+}
