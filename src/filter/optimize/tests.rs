@@ -429,3 +429,111 @@ fn rejects_all_as_libpcap() {
         assert_eq!(rejects_all(&libpcap(e, false)), libpcap_rejects, "{e}");
     }
 }
+
+/// A random program with forward jumps that the validator accepts, built
+/// from a few constants so that tests go both ways.
+fn random_program(r: &mut Rng) -> Vec<Insn> {
+    use crate::filter::cbpf::*;
+    let consts = [0u32, 1, 2, 3, 4, 6, 14, 0xff, 0x800];
+    loop {
+        let n = 4 + r.below(40) as usize;
+        let mut p = Vec::with_capacity(n);
+        for pc in 0..n - 1 {
+            let left = (n - 1 - pc) as u64; // instructions after this one
+            let k = r.pick(&consts);
+            let off = r.below(40) as u32;
+            let size = r.pick(&[BPF_W, BPF_H, BPF_B]);
+            let mem = r.below(3) as u32;
+            let alu_op = r.pick(&[
+                BPF_ADD, BPF_SUB, BPF_MUL, BPF_DIV, BPF_MOD, BPF_AND, BPF_OR, BPF_XOR, BPF_LSH,
+                BPF_RSH,
+            ]);
+            let jmp_op = r.pick(&[BPF_JEQ, BPF_JGT, BPF_JGE, BPF_JSET]);
+            let insn = match r.below(20) {
+                0..=3 => Insn::stmt(BPF_LD | size | BPF_ABS, off),
+                4 => Insn::stmt(BPF_LD | size | BPF_IND, off),
+                5 => Insn::stmt(BPF_LDX | BPF_B | BPF_MSH, off),
+                6 => Insn::stmt(BPF_LD | BPF_W | BPF_LEN, 0),
+                7 => Insn::stmt(r.pick(&[BPF_LD, BPF_LDX]) | BPF_IMM, k),
+                8 => Insn::stmt(r.pick(&[BPF_ST, BPF_STX]), mem),
+                9 => Insn::stmt(r.pick(&[BPF_LD, BPF_LDX]) | BPF_MEM, mem),
+                10 => Insn::stmt(BPF_ALU | alu_op | BPF_X, 0),
+                11 | 12 => {
+                    let k = match alu_op {
+                        BPF_DIV | BPF_MOD => k.max(1),
+                        BPF_LSH | BPF_RSH => k % 32,
+                        _ => k,
+                    };
+                    Insn::stmt(BPF_ALU | alu_op | BPF_K, k)
+                }
+                13 => Insn::stmt(BPF_ALU | BPF_NEG, 0),
+                14 => Insn::stmt(BPF_MISC | r.pick(&[BPF_TAX, BPF_TXA]), 0),
+                15..=17 if left > 1 => {
+                    let src = r.pick(&[BPF_K, BPF_K, BPF_X]);
+                    let jt = r.below(left.min(8)) as u8;
+                    let jf = r.below(left.min(8)) as u8;
+                    Insn::jump(BPF_JMP | jmp_op | src, k, jt, jf)
+                }
+                18 if left > 1 => Insn::stmt(BPF_JMP | BPF_JA, r.below(left.min(6)) as u32),
+                _ => match r.below(3) {
+                    0 => Insn::stmt(BPF_RET | BPF_A, 0),
+                    _ => Insn::stmt(BPF_RET | BPF_K, r.pick(&[0, 0, 1, 96])),
+                },
+            };
+            p.push(insn);
+        }
+        p.push(Insn::stmt(BPF_RET | BPF_K, r.pick(&[0, 1])));
+        if check(&p).is_ok() {
+            return p;
+        }
+    }
+}
+
+/// Packets for random programs: short, made of a few byte values.
+fn random_packet(r: &mut Rng) -> (Vec<u8>, u32) {
+    let len = r.below(56) as usize;
+    let pkt: Vec<u8> = (0..len).map(|_| r.pick(&[0, 1, 2, 3, 6, 8, 0x45, 0xff])).collect();
+    let wire = len as u32 + r.pick(&[0, 0, 2, 100]);
+    (pkt, wire)
+}
+
+#[test]
+fn random_programs_keep_their_verdicts() {
+    let mut r = Rng(0x5eed_1234_abcd_0001);
+    let mut shrunk = 0;
+    for round in 0..3000 {
+        let prog = random_program(&mut r);
+        let out = optimize(&prog);
+        if let Err(e) = cbpf::check(&out) {
+            panic!("round {round}: invalid output: {e}\n{}", format(&out, DumpStyle::Image));
+        }
+        assert!(out.len() <= prog.len());
+        shrunk += (out.len() < prog.len()) as usize;
+        let lib = optimize_at(&prog, Level::Libpcap);
+        for _ in 0..300 {
+            let (pkt, wire) = random_packet(&mut r);
+            let want = interpret(&prog, &pkt, wire);
+            for (name, got) in [("full", &out), ("libpcap level", &lib)] {
+                let have = interpret(got, &pkt, wire);
+                assert_eq!(
+                    want,
+                    have,
+                    "round {round} ({name}): packet {} wire {wire}: input {want}, optimised {have}\ninput:\n{}optimised:\n{}",
+                    hex(&pkt),
+                    format(&prog, DumpStyle::Image),
+                    format(got, DumpStyle::Image)
+                );
+            }
+        }
+    }
+    assert!(shrunk > 1000, "only {shrunk} programs got smaller");
+}
+
+#[test]
+#[ignore]
+fn show() {
+    let e = std::env::var("EXPR").expect("EXPR");
+    let u = libpcap(&e, false);
+    let o = optimize(&u);
+    println!("{}\n{}", format(&o, DumpStyle::Image), format(&libpcap(&e, true), DumpStyle::Image));
+}
