@@ -2,6 +2,12 @@
 //! (liveness), removal of statements whose result nobody reads and that
 //! cannot reject the packet, and the comparisons that absorb the
 //! arithmetic just before them.
+//!
+//! A load nobody reads still matters when it can fail: it rejects short
+//! packets. It may go when a load reaching at least as far certainly
+//! succeeded before it (the forward pass knows), or when every way from it
+//! to an accepting `ret` passes a load reaching at least as far: then a
+//! packet it would reject is rejected there instead.
 
 use super::super::cbpf::*;
 use super::graph::{Block, Graph, Term};
@@ -60,12 +66,35 @@ pub(crate) fn live_in(g: &Graph) -> Vec<u32> {
     live
 }
 
+/// How many captured bytes a successful statement proves the packet has
+/// (a load through X reaches at least its offset).
+fn proves(i: &Insn) -> u64 {
+    let bytes = match size(i.code) {
+        BPF_W => 4,
+        BPF_H => 2,
+        _ => 1,
+    };
+    match (class(i.code), mode(i.code)) {
+        (BPF_LD, BPF_ABS | BPF_IND) => i.k as u64 + bytes,
+        (BPF_LDX, BPF_MSH) => i.k as u64 + 1,
+        _ => 0,
+    }
+}
+
 /// Peepholes, then dead statements, block by block from the leaves up.
 pub(crate) fn remove_dead(g: &mut Graph, known: &mut Known) {
     let n = g.blocks.len();
     let mut live = vec![0u32; n];
+    // Captured length proven by loads on every way from a block's entry to
+    // an accepting `ret` (unbounded when every way rejects).
+    let mut need = vec![u64::MAX; n];
     for b in (0..n).rev() {
         let out = g.blocks[b].term.succs().fold(0, |m, s| m | live[s]);
+        let mut ahead = match g.blocks[b].term {
+            Term::Ret(r) if r == Insn::stmt(BPF_RET | BPF_K, 0) => u64::MAX,
+            Term::Ret(_) => 0,
+            t => t.succs().map(|s| need[s]).min().unwrap_or(0),
+        };
         let Some(entry) = &known.entry[b] else {
             continue;
         };
@@ -86,12 +115,15 @@ pub(crate) fn remove_dead(g: &mut Graph, known: &mut Known) {
         let mut keep = vec![true; blk.stmts.len()];
         for (i, s) in blk.stmts.iter().enumerate().rev() {
             let (u, d) = use_def(s);
-            if d & l == 0 && !may_fail[i] {
+            let covered = mode(s.code) != BPF_IND && proves(s) > 0 && proves(s) <= ahead;
+            if d & l == 0 && (!may_fail[i] || covered) {
                 keep[i] = false;
                 continue;
             }
             l = (l & !d) | u;
+            ahead = ahead.max(proves(s));
         }
+        need[b] = ahead;
         let mut it = keep.iter();
         blk.stmts
             .retain(|_| *it.next().expect("one flag per statement"));

@@ -492,7 +492,9 @@ fn random_program(r: &mut Rng) -> Vec<Insn> {
 /// Packets for random programs: short, made of a few byte values.
 fn random_packet(r: &mut Rng) -> (Vec<u8>, u32) {
     let len = r.below(56) as usize;
-    let pkt: Vec<u8> = (0..len).map(|_| r.pick(&[0, 1, 2, 3, 6, 8, 0x45, 0xff])).collect();
+    let pkt: Vec<u8> = (0..len)
+        .map(|_| r.pick(&[0, 1, 2, 3, 6, 8, 0x45, 0xff]))
+        .collect();
     let wire = len as u32 + r.pick(&[0, 0, 2, 100]);
     (pkt, wire)
 }
@@ -505,7 +507,10 @@ fn random_programs_keep_their_verdicts() {
         let prog = random_program(&mut r);
         let out = optimize(&prog);
         if let Err(e) = cbpf::check(&out) {
-            panic!("round {round}: invalid output: {e}\n{}", format(&out, DumpStyle::Image));
+            panic!(
+                "round {round}: invalid output: {e}\n{}",
+                format(&out, DumpStyle::Image)
+            );
         }
         assert!(out.len() <= prog.len());
         shrunk += (out.len() < prog.len()) as usize;
@@ -535,5 +540,9 @@ fn show() {
     let e = std::env::var("EXPR").expect("EXPR");
     let u = libpcap(&e, false);
     let o = optimize(&u);
-    println!("{}\n{}", format(&o, DumpStyle::Image), format(&libpcap(&e, true), DumpStyle::Image));
+    println!(
+        "{}\n{}",
+        format(&o, DumpStyle::Image),
+        format(&libpcap(&e, true), DumpStyle::Image)
+    );
 }
