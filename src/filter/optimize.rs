@@ -23,7 +23,9 @@
 //!    edges threaded past blocks whose outcome they decide.
 //! 3. [`dead`]: liveness, removal of statements nobody reads, comparisons
 //!    absorbing the arithmetic before them.
-//! 4. [`tidy`]: reject-only subgraphs to `ret #0`, jumps to jumps
+//! 4. [`pullup`]: in a chain of tests that reject on one side, a test of
+//!    the value just tested moves up next to it.
+//! 5. [`tidy`]: reject-only subgraphs to `ret #0`, jumps to jumps
 //!    shortened, blocks merged, unreachable ones dropped.
 //!
 //! Then [`graph::Graph::linearize`] lays the blocks out, with `ja`
@@ -31,6 +33,7 @@
 
 mod dead;
 mod graph;
+mod pullup;
 mod sweep;
 mod tidy;
 mod value;
@@ -79,6 +82,7 @@ pub(crate) fn optimize_at(prog: &[cbpf::Insn], level: Level) -> Vec<cbpf::Insn> 
         let live = dead::live_in(&g);
         let mut known = sweep::sweep(&mut g, level, &live);
         dead::remove_dead(&mut g, &mut known);
+        pullup::pull_up(&mut g, &mut known);
         tidy::tidy(&mut g);
         if g == before {
             break;

@@ -15,7 +15,7 @@ use super::sweep::Known;
 use super::value::{mem_slot, step, A, X};
 
 /// Slots read and written by a statement, as bit masks over slot numbers.
-fn use_def(i: &Insn) -> (u32, u32) {
+pub(crate) fn use_def(i: &Insn) -> (u32, u32) {
     let (a, x) = (1u32 << A, 1u32 << X);
     let m = |k: u32| 1u32 << mem_slot(k);
     match class(i.code) {

@@ -312,9 +312,17 @@ fn packet(r: &mut Rng) -> Vec<u8> {
             p.extend_from_slice(&r.bytes(n));
         }
     }
-    if r.chance(25) {
-        let n = r.below(p.len() as u64 + 1) as usize;
-        p.truncate(n);
+    // Cut short: anywhere, or just around where headers end.
+    match r.below(8) {
+        0 => {
+            let n = r.below(p.len() as u64 + 1) as usize;
+            p.truncate(n);
+        }
+        1 | 2 => {
+            let base = r.pick(&[14u64, 18, 22, 34, 38, 42, 54, 58, 62, 66]);
+            p.truncate((base + r.below(8)) as usize);
+        }
+        _ => {}
     }
     p
 }

@@ -1,0 +1,139 @@
+//! Reordering a chain of tests that all reject on one side, so that a test
+//! of a value just tested comes right after it and needs no new load
+//! (`not port 22` tests the source port, the destination port, then the
+//! source port again for the next port).
+//!
+//! This is exact only because the shared side rejects: the packet is
+//! accepted only when every test of the chain continues and every load
+//! succeeds, whatever their order. The moved test must be one whose
+//! statements do nothing where it lands (they reload the value already in
+//! A), and the blocks it jumps over must see the same values as before.
+
+use super::super::cbpf::*;
+use super::dead::{live_in, use_def};
+use super::graph::{Block, Graph, Term};
+use super::sweep::Known;
+use super::value::{step, State, A};
+
+/// Longest run of other tests looked through.
+const MAX_CHAIN: usize = 8;
+
+fn rejects(b: &Block) -> bool {
+    b.stmts.is_empty() && b.term == Term::Ret(Insn::stmt(BPF_RET | BPF_K, 0))
+}
+
+/// The state after `blk`'s statements, and whether one of them may fail.
+fn run(known: &mut Known, st: &State, blk: &Block) -> (State, bool) {
+    let mut st = st.clone();
+    let mut fails = false;
+    for &i in &blk.stmts {
+        fails |= step(&mut known.vals, &mut st, i).may_fail;
+    }
+    (st, fails)
+}
+
+/// For a branch, the side going to `t` and the other side.
+fn split(term: &Term, t: usize) -> Option<(bool, usize)> {
+    match *term {
+        Term::Branch { jt, jf, .. } if jt == t && jf != t => Some((true, jf)),
+        Term::Branch { jt, jf, .. } if jf == t && jt != t => Some((false, jt)),
+        _ => None,
+    }
+}
+
+fn set_other(term: &mut Term, t_is_jt: bool, to: usize) {
+    if let Term::Branch { jt, jf, .. } = term {
+        if t_is_jt {
+            *jf = to
+        } else {
+            *jt = to
+        }
+    }
+}
+
+pub(crate) fn pull_up(g: &mut Graph, known: &mut Known) -> bool {
+    let n = g.blocks.len();
+    let live = live_in(g);
+    let preds = g.pred_counts();
+    let mut touched = vec![false; n];
+    let mut changed = false;
+    for b in 0..n {
+        if touched[b] {
+            continue;
+        }
+        let Some(entry) = known.entry[b].clone() else {
+            continue;
+        };
+        let Term::Branch { jt, jf, .. } = g.blocks[b].term else {
+            continue;
+        };
+        let t = if rejects(&g.blocks[jt]) {
+            jt
+        } else if rejects(&g.blocks[jf]) {
+            jf
+        } else {
+            continue;
+        };
+        let Some((b_t_is_jt, first)) = split(&g.blocks[b].term, t) else {
+            continue;
+        };
+        let (exit_b, _) = run(known, &entry, &g.blocks[b]);
+        let v = exit_b.regs[A];
+        // Walk the continuing sides to a block testing `v` again.
+        let mut chain: Vec<(usize, bool)> = Vec::new();
+        let mut cur = first;
+        let mut found = None;
+        for _ in 0..=MAX_CHAIN {
+            if touched[cur] || preds[cur] != 1 {
+                break;
+            }
+            let Some((t_is_jt, next)) = split(&g.blocks[cur].term, t) else {
+                break;
+            };
+            let Some(e) = known.entry[cur].clone() else {
+                break;
+            };
+            let (exit, _) = run(known, &e, &g.blocks[cur]);
+            if exit.regs[A] == v {
+                found = Some((cur, t_is_jt, next));
+                break;
+            }
+            chain.push((cur, t_is_jt));
+            cur = next;
+        }
+        let Some((s, s_t_is_jt, r)) = found else {
+            continue;
+        };
+        let Some(&(last, last_t_is_jt)) = chain.last() else {
+            continue;
+        };
+        let Term::Branch { code, .. } = g.blocks[s].term else {
+            continue;
+        };
+        if src(code) != BPF_K || touched[r] {
+            continue;
+        }
+        // Where it lands, the moved block's statements must change nothing.
+        let (at_top, fails) = run(known, &exit_b, &g.blocks[s]);
+        if fails || at_top.regs != exit_b.regs {
+            continue;
+        }
+        // What it used to leave for `r` must not be needed there.
+        let defs = g.blocks[s].stmts.iter().fold(0u32, |m, i| m | use_def(i).1);
+        if defs & live[r] != 0 {
+            continue;
+        }
+        g.blocks[s].stmts.clear();
+        set_other(&mut g.blocks[b].term, b_t_is_jt, s);
+        set_other(&mut g.blocks[s].term, s_t_is_jt, first);
+        set_other(&mut g.blocks[last].term, last_t_is_jt, r);
+        for x in [b, s, r, first] {
+            touched[x] = true;
+        }
+        for &(d, _) in &chain {
+            touched[d] = true;
+        }
+        changed = true;
+    }
+    changed
+}
