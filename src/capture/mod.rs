@@ -57,6 +57,9 @@ pub enum Error {
         action: Action,
         err: sys::Error,
     },
+    /// The settings ask for something the hook cannot do (an action it has
+    /// no slot for, a watermark beyond the ring): a usage error.
+    Usage(String),
     /// The settings contradict the hook or the input.
     Config(String),
     /// Some other system call failed.
@@ -77,7 +80,7 @@ impl Error {
 
     /// A usage or filter error (exit status 1): nothing was loaded.
     pub fn is_usage(&self) -> bool {
-        matches!(self, Error::Filter { .. })
+        matches!(self, Error::Filter { .. } | Error::Usage(_))
     }
 
     /// The verifier log of a refused program.
@@ -124,7 +127,7 @@ impl fmt::Display for Error {
                 f,
                 "{hook}: slot {action} accepts none of the four load flavours (expected_attach_type BPF_XDP/0, with/without xdp.frags): {err}; is the program using the hook an XDP program?"
             ),
-            Error::Config(msg) => f.write_str(msg),
+            Error::Config(msg) | Error::Usage(msg) => f.write_str(msg),
             Error::Sys { what, err } => write!(f, "{what}: {err}"),
             Error::Output(e) => write!(f, "writing the output: {e}"),
             Error::Input { path, err } => write!(f, "{path}: {err}"),

@@ -223,7 +223,7 @@ pub fn resolve_actions(hook: &Hook, requested: Option<&[Action]>) -> Result<Vec<
     };
     for a in list {
         if a.index() >= hook.max_entries() {
-            return Err(Error::Config(format!(
+            return Err(Error::Usage(format!(
                 "{} has {} slot(s) ({}); it has no slot for action {a}",
                 hook.display_name(),
                 hook.max_entries(),
@@ -369,7 +369,7 @@ impl Capture {
         let ring_bytes = pages * perf::page_size();
         let watermark = config.watermark.unwrap_or(ring_bytes / 4);
         if watermark >= ring_bytes {
-            return Err(Error::Config(format!(
+            return Err(Error::Usage(format!(
                 "-watermark {watermark} must be smaller than the ring of {ring_bytes} bytes per CPU"
             )));
         }
