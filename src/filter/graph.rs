@@ -81,6 +81,8 @@ enum VKey {
         code: u16,
         k: u32,
         x: u32,
+        /// Loaded by a relation block (see `Block::rel`).
+        rel: bool,
     },
     Len,
     Msh(u32),
@@ -149,7 +151,7 @@ fn fold_alu(op: u16, a: u32, b: u32) -> Option<u32> {
 
 /// Run one statement on the symbolic state. Returns the register it
 /// wrote and the new value (for redundant-load detection).
-fn step(vals: &mut Values, st: &mut State, s: &Insn) -> Option<(usize, u32)> {
+fn step(vals: &mut Values, st: &mut State, s: &Insn, rel: bool) -> Option<(usize, u32)> {
     let c = s.code;
     let (reg, v) = match class(c) {
         BPF_LD | BPF_LDX => {
@@ -160,11 +162,13 @@ fn step(vals: &mut Values, st: &mut State, s: &Insn) -> Option<(usize, u32)> {
                     code: BPF_LD | size(c) | BPF_ABS,
                     k: s.k,
                     x: 0,
+                    rel,
                 }),
                 BPF_IND => vals.id(VKey::Load {
                     code: BPF_LD | size(c) | BPF_IND,
                     k: s.k,
                     x: st.r[RX],
+                    rel,
                 }),
                 BPF_LEN => vals.id(VKey::Len),
                 BPF_MEM => st.r[(s.k as usize) & 15],
@@ -330,7 +334,7 @@ fn analyse(g: &Graph, vals: &mut Values) -> Analysis {
         }
         entry.insert(n, st);
         for s in &g.nodes[n].b.stmts {
-            step(vals, &mut st, s);
+            step(vals, &mut st, s, g.nodes[n].b.rel);
         }
         let b = if src(g.nodes[n].b.jmp) == BPF_X {
             st.r[RX]
@@ -585,7 +589,7 @@ fn trimmed(g: &Graph, an: &Analysis, vals: &mut Values, n: usize) -> Vec<Insn> {
     let mut out = Vec::new();
     for s in &g.nodes[n].b.stmts {
         let before = st;
-        if let Some((reg, v)) = step(vals, &mut st, s) {
+        if let Some((reg, v)) = step(vals, &mut st, s, g.nodes[n].b.rel) {
             if before.r[reg] == v {
                 continue;
             }

@@ -110,6 +110,25 @@ impl Gen {
                             Ok(Val::Code(c))
                         }
                     },
+                    // libpcap's identities: x*0 and x&0 are 0 (the
+                    // loads of x vanish), x+0, x-0, x|0, x^0, x<<0, x>>0
+                    // are x.
+                    (Val::Code(_), Val::Const(0)) if matches!(op, ArithOp::Mul | ArithOp::And) => {
+                        Ok(Val::Const(0))
+                    }
+                    (lv @ Val::Code(_), Val::Const(0))
+                        if matches!(
+                            op,
+                            ArithOp::Add
+                                | ArithOp::Sub
+                                | ArithOp::Or
+                                | ArithOp::Xor
+                                | ArithOp::Lsh
+                                | ArithOp::Rsh
+                        ) =>
+                    {
+                        Ok(lv)
+                    }
                     (lv, Val::Const(b)) => {
                         let mut c = lv.into_code();
                         c.push(Insn::stmt(BPF_ALU | code | BPF_K, b));
@@ -294,6 +313,7 @@ impl Gen {
                 Pred::atom_x(c, jop)
             }
         };
+        let test = mark_rel(test);
         let test = if negate { Pred::not(test) } else { test };
         let mut conds = lconds;
         conds.extend(rconds);
@@ -308,4 +328,15 @@ fn and_all(v: Vec<Pred>) -> Option<Pred> {
     let mut it = v.into_iter();
     let first = it.next()?;
     Some(it.fold(first, Pred::and))
+}
+
+fn mark_rel(p: Pred) -> Pred {
+    match p {
+        Pred::Atom(mut b) => {
+            b.rel = true;
+            Pred::Atom(b)
+        }
+        Pred::Not(x) => Pred::not(mark_rel(*x)),
+        other => other,
+    }
 }

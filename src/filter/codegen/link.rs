@@ -375,6 +375,7 @@ impl Gen {
                 jmp: BPF_JMP | BPF_JEQ | BPF_K,
                 k: ETHERTYPE_TEB,
                 keep: true,
+                rel: false,
             }));
             // Ethernet payload: type field at +12, payload at +14.
             let eth = Pred::Atom(Box::new(Block {
@@ -388,6 +389,7 @@ impl Gen {
                 jmp: BPF_JMP | BPF_JEQ | BPF_K,
                 k: 0,
                 keep: true,
+                rel: false,
             }));
             // Both branches continue as true.
             Pred::or(Pred::and(head, Pred::or(eth, Pred::True)), Pred::True)

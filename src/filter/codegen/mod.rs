@@ -49,6 +49,11 @@ pub struct Block {
     pub k: u32,
     /// Writes scratch words that later blocks read: never skip it.
     pub keep: bool,
+    /// The test of an arithmetic relation. libpcap computes those
+    /// through scratch memory and `ld [x + k]`, and its optimiser never
+    /// relates their values to the plain loads of other primitives, so
+    /// neither do we: `ip and ether[12:2] = 0x86dd` is accepted.
+    pub rel: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -68,6 +73,7 @@ impl Pred {
             jmp: BPF_JMP | op | BPF_K,
             k,
             keep: false,
+            rel: false,
         }))
     }
     pub fn atom_x(stmts: Vec<Insn>, op: u16) -> Pred {
@@ -76,6 +82,7 @@ impl Pred {
             jmp: BPF_JMP | op | BPF_X,
             k: 0,
             keep: false,
+            rel: false,
         }))
     }
     /// `a` then, if it held, `b`. A constant on the left decides without

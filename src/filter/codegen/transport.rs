@@ -151,6 +151,7 @@ impl Gen {
                 jmp: BPF_JMP | op | BPF_K,
                 k,
                 keep: true,
+                rel: false,
             }))
         };
         // `jge #0` holds for every A: a block run for its side effects.
