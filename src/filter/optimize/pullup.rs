@@ -3,9 +3,11 @@
 //! (`not port 22` tests the source port, the destination port, then the
 //! source port again for the next port).
 //!
-//! This is exact only because the shared side rejects: the packet is
-//! accepted only when every test of the chain continues and every load
-//! succeeds, whatever their order. The moved test must be one whose
+//! This is exact when the shared side rejects: the packet is accepted only
+//! when every test of the chain continues and every load succeeds,
+//! whatever their order. It is exact too when no statement on the chain
+//! can fail (the ports were both loaded already): the tests are then pure
+//! and their order cannot matter. The moved test must be one whose
 //! statements do nothing where it lands (they reload the value already in
 //! A), and the blocks it jumps over must see the same values as before.
 
@@ -67,73 +69,101 @@ pub(crate) fn pull_up(g: &mut Graph, known: &mut Known) -> bool {
         let Term::Branch { jt, jf, .. } = g.blocks[b].term else {
             continue;
         };
-        let t = if rejects(&g.blocks[jt]) {
-            jt
-        } else if rejects(&g.blocks[jf]) {
-            jf
-        } else {
-            continue;
+        let ctx = Ctx {
+            live: &live,
+            preds: &preds,
         };
-        let Some((b_t_is_jt, first)) = split(&g.blocks[b].term, t) else {
-            continue;
-        };
-        let (exit_b, _) = run(known, &entry, &g.blocks[b]);
-        let v = exit_b.regs[A];
-        // Walk the continuing sides to a block testing `v` again.
-        let mut chain: Vec<(usize, bool)> = Vec::new();
-        let mut cur = first;
-        let mut found = None;
-        for _ in 0..=MAX_CHAIN {
-            if touched[cur] || preds[cur] != 1 {
+        // Either side may be the one the chain shares.
+        for t in [jt, jf] {
+            if pull_one(g, known, &ctx, &mut touched, b, &entry, t) {
+                changed = true;
                 break;
             }
-            let Some((t_is_jt, next)) = split(&g.blocks[cur].term, t) else {
-                break;
-            };
-            let Some(e) = known.entry[cur].clone() else {
-                break;
-            };
-            let (exit, _) = run(known, &e, &g.blocks[cur]);
-            if exit.regs[A] == v {
-                found = Some((cur, t_is_jt, next));
-                break;
-            }
-            chain.push((cur, t_is_jt));
-            cur = next;
         }
-        let Some((s, s_t_is_jt, r)) = found else {
-            continue;
-        };
-        let Some(&(last, last_t_is_jt)) = chain.last() else {
-            continue;
-        };
-        let Term::Branch { code, .. } = g.blocks[s].term else {
-            continue;
-        };
-        if src(code) != BPF_K || touched[r] {
-            continue;
-        }
-        // Where it lands, the moved block's statements must change nothing.
-        let (at_top, fails) = run(known, &exit_b, &g.blocks[s]);
-        if fails || at_top.regs != exit_b.regs {
-            continue;
-        }
-        // What it used to leave for `r` must not be needed there.
-        let defs = g.blocks[s].stmts.iter().fold(0u32, |m, i| m | use_def(i).1);
-        if defs & live[r] != 0 {
-            continue;
-        }
-        g.blocks[s].stmts.clear();
-        set_other(&mut g.blocks[b].term, b_t_is_jt, s);
-        set_other(&mut g.blocks[s].term, s_t_is_jt, first);
-        set_other(&mut g.blocks[last].term, last_t_is_jt, r);
-        for x in [b, s, r, first] {
-            touched[x] = true;
-        }
-        for &(d, _) in &chain {
-            touched[d] = true;
-        }
-        changed = true;
     }
     changed
+}
+
+struct Ctx<'a> {
+    live: &'a [u32],
+    preds: &'a [usize],
+}
+
+/// Try the chain from `b` whose tests share the side going to `t`.
+fn pull_one(
+    g: &mut Graph,
+    known: &mut Known,
+    ctx: &Ctx,
+    touched: &mut [bool],
+    b: usize,
+    entry: &State,
+    t: usize,
+) -> bool {
+    let (live, preds) = (ctx.live, ctx.preds);
+    // Unless the shared side rejects, nothing on the chain may fail, so
+    // that the order of the tests cannot matter.
+    let t_rejects = rejects(&g.blocks[t]);
+    let Some((b_t_is_jt, first)) = split(&g.blocks[b].term, t) else {
+        return false;
+    };
+    let (exit_b, _) = run(known, entry, &g.blocks[b]);
+    let v = exit_b.regs[A];
+    // Walk the continuing sides to a block testing `v` again.
+    let mut chain: Vec<(usize, bool)> = Vec::new();
+    let mut cur = first;
+    let mut found = None;
+    for _ in 0..=MAX_CHAIN {
+        if touched[cur] || preds[cur] != 1 {
+            break;
+        }
+        let Some((t_is_jt, next)) = split(&g.blocks[cur].term, t) else {
+            break;
+        };
+        let Some(e) = known.entry[cur].clone() else {
+            break;
+        };
+        let (exit, fails) = run(known, &e, &g.blocks[cur]);
+        if fails && !t_rejects {
+            break;
+        }
+        if exit.regs[A] == v {
+            found = Some((cur, t_is_jt, next));
+            break;
+        }
+        chain.push((cur, t_is_jt));
+        cur = next;
+    }
+    let Some((s, s_t_is_jt, r)) = found else {
+        return false;
+    };
+    let Some(&(last, last_t_is_jt)) = chain.last() else {
+        return false;
+    };
+    let Term::Branch { code, .. } = g.blocks[s].term else {
+        return false;
+    };
+    if src(code) != BPF_K || touched[r] {
+        return false;
+    }
+    // Where it lands, the moved block's statements must change nothing.
+    let (at_top, fails) = run(known, &exit_b, &g.blocks[s]);
+    if fails || at_top.regs != exit_b.regs {
+        return false;
+    }
+    // What it used to leave for `r` must not be needed there.
+    let defs = g.blocks[s].stmts.iter().fold(0u32, |m, i| m | use_def(i).1);
+    if defs & live[r] != 0 {
+        return false;
+    }
+    g.blocks[s].stmts.clear();
+    set_other(&mut g.blocks[b].term, b_t_is_jt, s);
+    set_other(&mut g.blocks[s].term, s_t_is_jt, first);
+    set_other(&mut g.blocks[last].term, last_t_is_jt, r);
+    for x in [b, s, r, first] {
+        touched[x] = true;
+    }
+    for &(d, _) in &chain {
+        touched[d] = true;
+    }
+    true
 }

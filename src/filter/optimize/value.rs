@@ -147,6 +147,9 @@ pub(crate) struct State {
     pub regs: [Val; SLOTS],
     /// The packet certainly has at least this many captured bytes.
     pub minlen: u64,
+    /// For values `x` loads went through: the packet has at least `x + e`
+    /// captured bytes.
+    pub reach: Vec<(Val, u64)>,
     pub facts: Vec<Fact>,
 }
 
@@ -161,6 +164,7 @@ impl State {
         State {
             regs,
             minlen: 0,
+            reach: Vec::new(),
             facts: Vec::new(),
         }
     }
@@ -175,6 +179,14 @@ impl State {
                 }
             }
             st.minlen = st.minlen.min(p.minlen);
+            st.reach
+                .retain_mut(|(x, e)| match p.reach.iter().find(|r| r.0 == *x) {
+                    Some(r) => {
+                        *e = (*e).min(r.1);
+                        true
+                    }
+                    None => false,
+                });
             st.facts.retain(|f| p.facts.contains(f));
         }
         st
@@ -253,7 +265,16 @@ pub(crate) fn step(vals: &mut Values, st: &mut State, insn: Insn) -> Effect {
                                 k,
                                 x,
                             });
-                            put(st, A, v, insn, true)
+                            let end = k as u64 + size_bytes(size(code));
+                            let known = st.reach.iter().position(|r| r.0 == x);
+                            let may_fail = known.map_or(true, |i| st.reach[i].1 < end);
+                            let e = put(st, A, v, insn, may_fail);
+                            match known {
+                                Some(i) => st.reach[i].1 = st.reach[i].1.max(end),
+                                None => st.reach.push((x, end)),
+                            }
+                            st.minlen = st.minlen.max(end);
+                            e
                         }
                     }
                 }
