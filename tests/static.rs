@@ -11,8 +11,15 @@
 mod common;
 
 use std::fs;
+use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
+
+use common::capture::{read_capture, Running};
+use common::netns::{NetPair, Side};
+use common::xdp::{self, Flavour, Hook};
+use common::{corpus, oracle};
+use xdpcap::pcap;
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
@@ -425,5 +432,112 @@ fn aarch64_binary_is_self_contained_and_runs_under_qemu() {
         assert!(arm.status.success(), "{args:?}: {}", text(&arm.stderr));
         assert!(x86.status.success(), "{args:?}: {}", text(&x86.stderr));
         assert_eq!(text(&arm.stdout), text(&x86.stdout), "{args:?} differs");
+    }
+}
+
+/// The expression of the live run: built-in names only.
+const NAMED_FILTER: &str = r"port http or ip proto \tcp";
+
+/// The expression of the offline run, over a corpus with truncated packets.
+const OFFLINE_FILTER: &str = r"port http or ip proto \udp";
+
+#[test]
+fn offline_run_in_an_empty_root_selects_what_tcpdump_selects() {
+    let chroot = Chroot::new();
+    let frames = corpus::ethernet_corpus();
+    corpus::write_pcap(&chroot.inside("/in.pcap"), 1, &frames);
+    chroot.ok(&["-q", "-r", "/in.pcap", "/out.pcapng", OFFLINE_FILTER]);
+
+    let out = chroot.inside("/out.pcapng");
+    let reader = pcap::Reader::open(&out).unwrap_or_else(|e| panic!("{}: {e}", out.display()));
+    // write_pcap stamps packet i with i microseconds.
+    let mut kept = Vec::new();
+    for packet in reader {
+        let packet = packet.unwrap_or_else(|e| panic!("{}: {e}", out.display()));
+        let index = (packet.ts_ns / 1000) as usize;
+        assert_eq!(
+            packet.data, frames[index],
+            "packet {index} was altered on its way through"
+        );
+        kept.push(index);
+    }
+    let want = oracle::tcpdump_select(&chroot.inside("/in.pcap"), OFFLINE_FILTER)
+        .unwrap_or_else(|e| panic!("tcpdump rejects {OFFLINE_FILTER:?}: {e}"));
+    assert!(
+        !want.is_empty(),
+        "the corpus has no packet for {OFFLINE_FILTER:?}"
+    );
+    if kept != want {
+        let only = |a: &[usize], b: &[usize]| -> Vec<usize> {
+            a.iter().filter(|i| !b.contains(i)).copied().collect()
+        };
+        let show = |which: &[usize]| -> String {
+            let mut s = String::new();
+            for &i in which.iter().take(5) {
+                s.push_str(&format!(
+                    "\n  #{i} ({} bytes): {:02x?}",
+                    frames[i].len(),
+                    frames[i]
+                ));
+            }
+            s
+        };
+        panic!(
+            "offline {OFFLINE_FILTER:?} in the chroot differs from tcpdump\n\
+             kept by xdpcap only: {:?}{}\nkept by tcpdump only: {:?}{}",
+            only(&kept, &want),
+            show(&only(&kept, &want)),
+            only(&want, &kept),
+            show(&only(&want, &kept)),
+        );
+    }
+}
+
+#[test]
+fn live_capture_in_an_empty_root() {
+    let chroot = Chroot::new();
+    let mut pair = NetPair::new();
+    let hook = Hook::new();
+    // The instrumented program, loaded and attached from outside with the
+    // crate's own API; only the capture runs in the chroot.
+    let prog = xdp::instrumented(&hook, Flavour::LIBBPF);
+    xdp::attach(&mut pair, Side::B, prog.as_fd());
+
+    let connects = 3;
+    let capture = chroot.xdpcap(&[
+        "-q",
+        "-actions",
+        "pass",
+        "-c",
+        &connects.to_string(),
+        hook.path_str(),
+        "/live.pcapng",
+        NAMED_FILTER,
+    ]);
+    let mut running = Running::start(capture, &hook, &[2]);
+    // Passed, not matched: UDP to the PASS port, and pings.
+    pair.udp(Side::A, false, xdp::action_port(2), 4, 32);
+    assert!(pair.ping(Side::A, false, 2, 56), "ping A -> B failed");
+    // Matched: one SYN per refused connection to B:80.
+    for _ in 0..connects {
+        assert!(!pair.tcp_connect(Side::A, 80), "nothing listens on B:80");
+    }
+    let done = running.wait();
+    assert!(done.status.success(), "{}\n{}", done.status, done.stderr);
+    assert_eq!(hook.slots(), vec![None; 5], "slots left filled");
+
+    let packets = read_capture(chroot.inside("/live.pcapng").to_str().expect("UTF-8"));
+    assert_eq!(packets.len(), connects, "{packets:?}");
+    for p in &packets {
+        assert_eq!(p.iface, "xdppass");
+        let eth_type = u16::from_be_bytes([p.data[12], p.data[13]]);
+        let proto = p.data[14 + 9];
+        let dport = u16::from_be_bytes([p.data[14 + 20 + 2], p.data[14 + 20 + 3]]);
+        assert_eq!(
+            (eth_type, proto, dport),
+            (0x0800, 6, 80),
+            "not a TCP packet to port 80: {:02x?}",
+            p.data
+        );
     }
 }
