@@ -19,8 +19,14 @@
 //!   path from there needs anyway (a shorter packet is rejected on all of
 //!   them, so checking early changes no verdict); a check is only emitted
 //!   where the lengths already checked on every incoming path fall short.
-//!   An `X + k` load bounds X (so the pointer stays in the range the
-//!   verifier tracks) and checks once for a straight run of such loads.
+//!   An `X + k` load goes through a pointer `data + X` with X bounded (so
+//!   the pointer stays in the 64 KiB range the verifier tracks); the
+//!   pointer is reused, and its checks coalesced the same way, by later
+//!   loads with the same X. The bound allows a little room
+//!   ([`flow::IND_SLACK`]) for those later loads, so it rejects early only
+//!   packets with more than `0xffff - IND_SLACK` bytes of linear data,
+//!   which XDP does not produce; without `frags`, bytes beyond offset
+//!   0xffff are out of reach (no XDP packet is that long in one buffer).
 //! - A packet too short for a load is rejected, as libpcap rejects it.
 //!   With `frags` (multi-buffer packets, `BPF_F_XDP_HAS_FRAGS`), a guard
 //!   that fails instead continues in a second copy of the program whose

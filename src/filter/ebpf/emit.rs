@@ -57,13 +57,12 @@ pub(super) struct Lowering<'a> {
     slow_entries: Vec<usize>,
     live_out: Vec<u8>,
     guard: Vec<Guard>,
-    jump_target: Vec<bool>,
     /// Loads kept in host byte order (see [`flow::swap_free`]) and the
     /// jumps whose constant is swapped to match.
     swap_free_load: Vec<Option<u8>>,
     swapped_use: Vec<Option<u8>>,
-    /// End covered by the current X-relative pointer in RP, if any.
-    ind_cover: Option<u64>,
+    /// What each `X + k` load of the fast copy does about RP.
+    ind: Vec<flow::Ind>,
 }
 
 impl<'a> Lowering<'a> {
@@ -77,16 +76,6 @@ impl<'a> Lowering<'a> {
         let n = prog.len();
         let fast = (0..n).map(|_| asm.label()).collect();
         let slow = (0..n).map(|_| asm.label()).collect();
-        let mut jump_target = vec![false; n];
-        for pc in 0..n {
-            if class(prog[pc].code) == BPF_JMP {
-                for d in flow::dests(prog, pc) {
-                    if let Dest::Insn(t) = d {
-                        jump_target[t] = true;
-                    }
-                }
-            }
-        }
         Lowering {
             prog,
             asm,
@@ -98,10 +87,9 @@ impl<'a> Lowering<'a> {
             slow_entries: Vec::new(),
             live_out: Vec::new(),
             guard: Vec::new(),
-            jump_target,
             swap_free_load: Vec::new(),
             swapped_use: Vec::new(),
-            ind_cover: None,
+            ind: Vec::new(),
         }
     }
 
@@ -117,6 +105,7 @@ impl<'a> Lowering<'a> {
         let reach = flow::reachable(prog, &[0], &fail);
         let ant = flow::anticipated(prog);
         self.guard = flow::guards(prog, &reach, &fail, &ant);
+        self.ind = flow::ind_plan(prog, &reach, &fail);
         (self.swap_free_load, self.swapped_use) = flow::swap_free(prog);
 
         if live_entry & LIVE_A != 0 {
@@ -172,9 +161,6 @@ impl<'a> Lowering<'a> {
             }
             let l = self.label(copy, pc);
             self.asm.bind(l);
-            if self.jump_target[pc] {
-                self.ind_cover = None;
-            }
             self.emit_insn(copy, pc, reach);
         }
     }
@@ -193,7 +179,7 @@ impl<'a> Lowering<'a> {
         let code = i.code;
         let k = i.k as i32;
         match class(code) {
-            BPF_LD | BPF_LDX if flow::load_end(&i).is_some() => self.emit_load(copy, pc, reach),
+            BPF_LD | BPF_LDX if flow::load_end(&i).is_some() => self.emit_load(copy, pc),
             BPF_LD => {
                 let v = match mode(code) {
                     BPF_LEN => Insn::mov32_reg(RA, PKT_LEN),
@@ -203,7 +189,6 @@ impl<'a> Lowering<'a> {
                 self.asm.push(v);
             }
             BPF_LDX => {
-                self.ind_cover = None;
                 let v = match mode(code) {
                     BPF_LEN => Insn::mov32_reg(RX, PKT_LEN),
                     BPF_MEM => Insn::ldx_mem(asm::BPF_W, RX, R10, self.mem(MEM + 4 * k as i16)),
@@ -234,7 +219,6 @@ impl<'a> Lowering<'a> {
             }
             _ => {
                 if miscop(code) == BPF_TAX {
-                    self.ind_cover = None;
                     self.asm.push(Insn::mov32_reg(RX, RA));
                 } else {
                     self.asm.push(Insn::mov32_reg(RA, RX));
@@ -348,9 +332,9 @@ impl<'a> Lowering<'a> {
         }
     }
 
-    fn emit_load(&mut self, copy: Copy, pc: usize, reach: &[bool]) {
+    fn emit_load(&mut self, copy: Copy, pc: usize) {
         match copy {
-            Copy::Fast => self.emit_fast_load(pc, reach),
+            Copy::Fast => self.emit_fast_load(pc),
             Copy::Slow => self.emit_slow_load(pc),
         }
     }
@@ -391,7 +375,7 @@ impl<'a> Lowering<'a> {
         }
     }
 
-    fn emit_fast_load(&mut self, pc: usize, reach: &[bool]) {
+    fn emit_fast_load(&mut self, pc: usize) {
         let i = self.prog[pc];
         let (dst, sz, bytes) = Self::load_shape(&i);
         if self.guard[pc] == Guard::Fail {
@@ -408,50 +392,29 @@ impl<'a> Lowering<'a> {
             }
             self.load_at(dst, sz, DATA, i.k as u64);
         } else {
-            let end = i.k as u64 + bytes as u64;
-            if self.ind_cover.map_or(true, |c| c < end) {
-                let cover = self.ind_run_end(pc, reach);
-                let l = self.guard_fail(pc);
-                // Bound X so that data + X + cover stays in the range the
-                // verifier tracks, then check against data_end.
-                self.asm
-                    .jmp_imm(asm::BPF_JGT, RX, (flow::MAX_PACKET_OFF - cover) as i32, l);
-                self.asm.push(Insn::mov64_reg(RP, DATA));
-                self.asm.push(Insn::alu64_reg(asm::BPF_ADD, RP, RX));
+            let l = self.guard_fail(pc);
+            let check = match self.ind[pc] {
+                flow::Ind::Setup { margin, check } => {
+                    // Bound X so that data + X + margin stays in the range
+                    // the verifier tracks.
+                    let bound = (flow::MAX_PACKET_OFF - margin) as i32;
+                    self.asm.jmp_imm(asm::BPF_JGT, RX, bound, l);
+                    self.asm.push(Insn::mov64_reg(RP, DATA));
+                    self.asm.push(Insn::alu64_reg(asm::BPF_ADD, RP, RX));
+                    Some(check)
+                }
+                flow::Ind::Check(check) => Some(check),
+                flow::Ind::Covered => None,
+            };
+            if let Some(check) = check {
                 self.asm.push(Insn::mov64_reg(RE, RP));
                 self.asm
-                    .push(Insn::alu64_imm(asm::BPF_ADD, RE, cover as i32));
+                    .push(Insn::alu64_imm(asm::BPF_ADD, RE, check as i32));
                 self.asm.jmp_reg(asm::BPF_JGT, RE, DATA_END, l);
-                self.ind_cover = Some(cover);
             }
             self.load_at(dst, sz, RP, i.k as u64);
         }
         self.finish_load(pc, dst, bytes);
-    }
-
-    /// The largest end among the `X + k` loads from `pc` on that run in a
-    /// straight line with X unchanged: all of them execute if the first
-    /// does (or the packet is rejected first), so one check covers them.
-    fn ind_run_end(&self, pc: usize, reach: &[bool]) -> u64 {
-        let mut end = 0;
-        let mut at = pc;
-        while let Some(i) = self.prog.get(at) {
-            if at != pc && (self.jump_target[at] || !reach[at]) {
-                break;
-            }
-            if flow::is_ind_load(i) {
-                match flow::load_end(i) {
-                    Some(e) if e <= flow::MAX_PACKET_OFF => end = end.max(e),
-                    _ => break,
-                }
-            }
-            let (_, defs) = flow::uses_defs(i);
-            if defs & LIVE_X != 0 || matches!(class(i.code), BPF_JMP | BPF_RET) {
-                break;
-            }
-            at += 1;
-        }
-        end
     }
 
     /// A packet load through `bpf_xdp_load_bytes(ctx, off, buf, size)`:

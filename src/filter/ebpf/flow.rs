@@ -461,3 +461,164 @@ mod swap_tests {
         assert_eq!(swap_free(&p).0[0], None);
     }
 }
+
+/// How far an X-relative pointer's bound may exceed the load it is set up
+/// for, so that later loads with the same X can use it. Bounding X by
+/// `MAX_PACKET_OFF - margin` rejects only packets longer than
+/// `MAX_PACKET_OFF - IND_SLACK` bytes of linear data, which XDP does not
+/// produce.
+pub const IND_SLACK: u64 = 64;
+
+/// What the fast copy does at an `X + k` load; RP holds `data + X`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Ind {
+    /// Bound X by `MAX_PACKET_OFF - margin`, set RP, then check `check`
+    /// bytes from RP against `data_end`.
+    Setup { margin: u64, check: u64 },
+    /// RP is set on every path; check `check` bytes from it.
+    Check(u64),
+    /// RP is set and checked far enough on every path.
+    Covered,
+}
+
+/// Whether instruction `i` changes X.
+fn defines_x(i: &cbpf::Insn) -> bool {
+    uses_defs(i).1 & X != 0
+}
+
+/// Backward pass over the X "epochs": per instruction, `f(load end, what
+/// follows)` for `X + k` loads, 0 at an instruction that redefines X (what
+/// follows uses another X), `ret0` at `ret #0`, 0 at other returns, and
+/// `join` of the successors elsewhere.
+fn x_relative(prog: &[cbpf::Insn], ret0: u64, join: fn(u64, u64) -> u64, start: u64) -> Vec<u64> {
+    let n = prog.len();
+    let mut v = vec![0u64; n];
+    let mut changed = true;
+    while changed {
+        changed = false;
+        for pc in (0..n).rev() {
+            let i = prog[pc];
+            let new = if defines_x(&i) {
+                0
+            } else if class(i.code) == BPF_RET {
+                if is_ret_zero(&i) {
+                    ret0
+                } else {
+                    0
+                }
+            } else {
+                let next = dests(prog, pc)
+                    .iter()
+                    .map(|d| match d {
+                        Dest::Insn(t) => v[*t],
+                        Dest::NoMatch => ret0,
+                    })
+                    .fold(start, join);
+                match load_end(&i) {
+                    Some(e) if is_ind_load(&i) => e.max(next),
+                    _ => next,
+                }
+            };
+            if new != v[pc] {
+                v[pc] = new;
+                changed = true;
+            }
+        }
+    }
+    v
+}
+
+/// The plan for every `X + k` load of the fast copy (others: `Covered`).
+/// A forward data flow of "RP = data + X, bounded with margin M, checked
+/// for C bytes" (kept where all incoming paths agree on M), with the
+/// check sized by what every path anticipates (as for constant offsets)
+/// and the margin by the largest end later loads with the same X need.
+pub fn ind_plan(prog: &[cbpf::Insn], reach: &[bool], fail: &[bool]) -> Vec<Ind> {
+    let n = prog.len();
+    // Largest end of any X + k load reachable with the same X.
+    let reach_max = x_relative(prog, 0, u64::max, 0);
+    // X-relative length below which every path rejects.
+    let ant = x_relative(prog, INF, u64::min, INF);
+    #[derive(Clone, Copy, PartialEq, Eq)]
+    enum St {
+        Unseen,
+        None,
+        Ptr { margin: u64, checked: u64 },
+    }
+    let join = |a: St, b: St| match (a, b) {
+        (St::Unseen, x) | (x, St::Unseen) => x,
+        (
+            St::Ptr {
+                margin: m1,
+                checked: c1,
+            },
+            St::Ptr {
+                margin: m2,
+                checked: c2,
+            },
+        ) if m1 == m2 => St::Ptr {
+            margin: m1,
+            checked: c1.min(c2),
+        },
+        _ => St::None,
+    };
+    let mut state = vec![St::Unseen; n];
+    if n > 0 {
+        state[0] = St::None;
+    }
+    let mut plan = vec![Ind::Covered; n];
+    let mut changed = true;
+    while changed {
+        changed = false;
+        for pc in 0..n {
+            if !reach[pc] || state[pc] == St::Unseen {
+                continue;
+            }
+            let i = prog[pc];
+            let mut out = state[pc];
+            if defines_x(&i) {
+                out = St::None;
+            } else if is_ind_load(&i) && !fail[pc] {
+                let e = load_end(&i).unwrap_or(0);
+                let sized = |margin: u64| e.max(ant[pc].min(margin));
+                let (p, o) = match state[pc] {
+                    St::Ptr { margin, checked } if e <= margin => {
+                        if checked >= e {
+                            (Ind::Covered, state[pc])
+                        } else {
+                            let c = sized(margin);
+                            (Ind::Check(c), St::Ptr { margin, checked: c })
+                        }
+                    }
+                    _ => {
+                        let far = reach_max[pc];
+                        let margin = if far - e <= IND_SLACK { far } else { e };
+                        let c = sized(margin);
+                        (
+                            Ind::Setup { margin, check: c },
+                            St::Ptr { margin, checked: c },
+                        )
+                    }
+                };
+                if plan[pc] != p {
+                    plan[pc] = p;
+                    changed = true;
+                }
+                out = o;
+            }
+            if fail[pc] {
+                continue;
+            }
+            for d in dests(prog, pc) {
+                if let Dest::Insn(t) = d {
+                    let new = join(state[t], out);
+                    if new != state[t] {
+                        state[t] = new;
+                        changed = true;
+                    }
+                }
+            }
+        }
+    }
+    plan
+}
