@@ -573,3 +573,27 @@ fn every_corpus_filter_passes_the_verifier() {
         "only {loaded} programs loaded: the corpus did not compile"
     );
 }
+
+#[test]
+fn run_packets_gives_the_kernel_verdicts_without_files() {
+    common::require_root();
+    let prog = xdpcap::filter::build("len < 10 or udp port 53", xdpcap::filter::DLT_EN10MB)
+        .expect("compiling");
+    let dns = xdp::udp_frame(53, 20);
+    let other = xdp::udp_frame(80, 20);
+    let truncated = &dns[..30];
+    let tiny = [1u8, 2, 3];
+    let packets: Vec<(&[u8], u32)> = vec![
+        (&dns, dns.len() as u32),
+        (&other, other.len() as u32),
+        // Cut before the ports: libpcap rejects it whatever its length.
+        (truncated, dns.len() as u32),
+        (&tiny, 3),
+        // Three bytes present, but 100 on the wire: `len < 10` is false.
+        (&tiny, 100),
+    ];
+    let got = capture::offline::run_packets(&prog, 262144, &packets).expect("test runs");
+    let verdicts: Vec<Option<usize>> = got.iter().map(|v| v.as_ref().map(Vec::len)).collect();
+    assert_eq!(verdicts, vec![Some(dns.len()), None, None, Some(3), None]);
+    assert_eq!(got[0].as_deref(), Some(&dns[..]));
+}

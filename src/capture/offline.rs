@@ -27,7 +27,7 @@ use std::os::fd::AsFd;
 use super::load::{self, Flavour, LogOpts, Maps};
 use super::program::Meta;
 use super::{compile_filter, Error, OutIface, OutPacket, Output, Sink};
-use crate::filter;
+use crate::filter::{self, cbpf};
 use crate::hook::Action;
 use crate::pcap;
 use crate::sys::{self, bpf, perf};
@@ -170,30 +170,11 @@ fn run_pinned<R: Read>(
     };
     let prog = compile_filter(&cfg.filter, linktype)?;
 
-    let cpu = sys::cpu::current_cpu();
-    sys::cpu::pin_current_thread(cpu).map_err(|e| Error::sys("pinning the offline thread", e))?;
-    let maps = Maps::create()?;
-    let pages = perf::pages_for_bytes(OFFLINE_RING_BYTES);
-    let watermark = (pages * perf::page_size() / 2) as u32;
-    let event = perf::open_bpf_output(cpu, watermark)
-        .map_err(|e| Error::sys(format!("opening the perf event of CPU {cpu}"), e))?;
-    let mut ring = perf::PerfRing::new(event, pages)
-        .map_err(|e| Error::sys(format!("mapping the perf ring of CPU {cpu}"), e))?;
-    maps.set_perf_event(cpu, ring.as_fd())?;
-    let action = Action::Pass;
     let log = LogOpts {
         always: cfg.verifier_log,
         size: cfg.verifier_log_size.unwrap_or(0),
     };
-    let flavour = |frags| Flavour {
-        expected_attach_type: bpf::BPF_XDP,
-        frags,
-    };
-    // Whole packets of any size go through the frags flavour; packets
-    // shorter than 14 bytes through the linear one (see `test_input`).
-    let program = load::load_variant(action, &prog, cfg.snaplen, flavour(true), &maps, log, true)?;
-    let short_program =
-        load::load_variant(action, &prog, cfg.snaplen, flavour(false), &maps, log, true)?;
+    let mut runner = Runner::new(&prog, cfg.snaplen, log)?;
 
     let iface = OutIface {
         name: cfg.iface_name.clone(),
@@ -203,9 +184,9 @@ fn run_pinned<R: Read>(
     let mut output = Output::new(sink, &[iface], &cfg.filter, cfg.snaplen, cfg.flush)?;
     let mut stats = OfflineStats {
         linktype,
-        cpu,
-        verifier_log: program.log.clone(),
-        verified_insns: program.verified_insns,
+        cpu: runner.cpu,
+        verifier_log: runner.program.log.clone(),
+        verified_insns: runner.program.verified_insns,
         ..OfflineStats::default()
     };
 
@@ -219,11 +200,112 @@ fn run_pinned<R: Read>(
                 stats.read, packet.linktype
             )));
         }
-        let (buf, ctx, padded) = test_input(&packet.data, packet.orig_len);
+        let matched = runner
+            .run(&packet.data, packet.orig_len, &mut sample)
+            .map_err(|e| match e {
+                Error::Sys { what, err } => Error::Sys {
+                    what: format!("{input_path}: packet {}: {what}", stats.read),
+                    err,
+                },
+                Error::Config(msg) => {
+                    Error::Config(format!("{input_path}: packet {}: {msg}", stats.read))
+                }
+                e => e,
+            })?;
+        if let Some(data) = matched {
+            stats.matched += 1;
+            output.packet(&OutPacket {
+                iface: 0,
+                ts_ns: packet.ts_ns,
+                orig_len: packet.orig_len,
+                ifindex: None,
+                queue: None,
+                data: &sample[data],
+            })?;
+            if cfg.count.is_some_and(|c| stats.matched >= c) {
+                break;
+            }
+        }
+        next = input.next_packet().map_err(|e| input_err(input_path, e))?;
+    }
+    stats.lost = runner.lost;
+    output.stats(0, super::realtime_ns(), stats.read, stats.lost)?;
+    output.flush()?;
+    Ok(stats)
+}
+
+/// The capture program of a filter, ready for test runs on the CPU the
+/// calling thread is pinned to.
+struct Runner {
+    cpu: u32,
+    _maps: Maps,
+    ring: perf::PerfRing,
+    /// Frags flavour: every packet of 14 bytes or more.
+    program: load::Program,
+    /// Linear flavour: shorter packets, padded behind `data_end`.
+    short_program: load::Program,
+    lost: u64,
+}
+
+impl Runner {
+    /// Pins the calling thread to its current CPU and loads the programs.
+    fn new(prog: &[cbpf::Insn], snaplen: u32, log: LogOpts) -> Result<Runner, Error> {
+        let cpu = sys::cpu::current_cpu();
+        sys::cpu::pin_current_thread(cpu)
+            .map_err(|e| Error::sys("pinning the offline thread", e))?;
+        let maps = Maps::create()?;
+        let pages = perf::pages_for_bytes(OFFLINE_RING_BYTES);
+        let watermark = (pages * perf::page_size() / 2) as u32;
+        let event = perf::open_bpf_output(cpu, watermark)
+            .map_err(|e| Error::sys(format!("opening the perf event of CPU {cpu}"), e))?;
+        let ring = perf::PerfRing::new(event, pages)
+            .map_err(|e| Error::sys(format!("mapping the perf ring of CPU {cpu}"), e))?;
+        maps.set_perf_event(cpu, ring.as_fd())?;
+        let flavour = |frags| Flavour {
+            expected_attach_type: bpf::BPF_XDP,
+            frags,
+        };
+        let program = load::load_variant(
+            OFFLINE_ACTION,
+            prog,
+            snaplen,
+            flavour(true),
+            &maps,
+            log,
+            true,
+        )?;
+        let short_program = load::load_variant(
+            OFFLINE_ACTION,
+            prog,
+            snaplen,
+            flavour(false),
+            &maps,
+            log,
+            true,
+        )?;
+        Ok(Runner {
+            cpu,
+            _maps: maps,
+            ring,
+            program,
+            short_program,
+            lost: 0,
+        })
+    }
+
+    /// Run one packet; `Some(range)` of the captured bytes in `sample` if
+    /// the filter matched.
+    fn run(
+        &mut self,
+        data: &[u8],
+        orig_len: u32,
+        sample: &mut Vec<u8>,
+    ) -> Result<Option<std::ops::Range<usize>>, Error> {
+        let (buf, ctx, padded) = test_input(data, orig_len);
         let prog_fd = if padded {
-            short_program.fd.as_fd()
+            self.short_program.fd.as_fd()
         } else {
-            program.fd.as_fd()
+            self.program.fd.as_fd()
         };
         let mut run = bpf::TestRun {
             prog_fd,
@@ -236,59 +318,86 @@ fn run_pinned<R: Read>(
         let result = bpf::prog_test_run(&mut run).map_err(|e| {
             Error::sys(
                 format!(
-                    "{input_path}: running packet {} ({} bytes) through the capture program",
-                    stats.read,
-                    packet.data.len()
+                    "running a packet of {} bytes through the capture program",
+                    data.len()
                 ),
                 e,
             )
         })?;
-        if result.retval != action.index() {
+        if result.retval != OFFLINE_ACTION.index() {
             return Err(Error::Config(format!(
-                "{input_path}: packet {}: the capture program returned {} instead of {}",
-                stats.read,
+                "the capture program returned {} instead of {}",
                 result.retval,
-                action.index()
+                OFFLINE_ACTION.index()
             )));
         }
         let mut got = false;
+        let mut lost = 0;
         sample.clear();
-        ring.read(|rec| match rec {
+        self.ring.read(|rec| match rec {
             perf::Record::Sample(chunk) => {
                 if !got {
-                    chunk.copy_to(&mut sample);
+                    chunk.copy_to(sample);
                     got = true;
                 }
             }
-            perf::Record::Lost(n) => stats.lost += n,
+            perf::Record::Lost(n) => lost += n,
         });
-        if got {
-            let Some((_meta, data)) = Meta::parse(&sample) else {
-                return Err(Error::Config(format!(
-                    "{input_path}: packet {}: malformed sample of {} bytes in the perf ring",
-                    stats.read,
-                    sample.len()
-                )));
-            };
-            stats.matched += 1;
-            output.packet(&OutPacket {
-                iface: 0,
-                ts_ns: packet.ts_ns,
-                orig_len: packet.orig_len,
-                ifindex: None,
-                queue: None,
-                data,
-            })?;
-            if cfg.count.is_some_and(|c| stats.matched >= c) {
-                break;
-            }
+        self.lost += lost;
+        if !got {
+            return Ok(None);
         }
-        next = input.next_packet().map_err(|e| input_err(input_path, e))?;
+        match Meta::parse(sample) {
+            Some((meta, _)) => Ok(Some(
+                super::program::meta::SIZE..super::program::meta::SIZE + meta.caplen as usize,
+            )),
+            None => Err(Error::Config(format!(
+                "malformed sample of {} bytes in the perf ring",
+                sample.len()
+            ))),
+        }
     }
-    output.stats(0, super::realtime_ns(), stats.read, stats.lost)?;
-    output.flush()?;
-    Ok(stats)
 }
+
+/// Run `packets` (bytes present, original length) through the capture
+/// program of `prog` in the kernel, as `-r` does, without files: for each
+/// packet, the bytes captured if the filter matched.
+///
+/// ```no_run
+/// use xdpcap::capture::offline::run_packets;
+/// use xdpcap::filter;
+///
+/// let prog = filter::build("udp port 53", filter::DLT_EN10MB)?;
+/// let frame = vec![0u8; 60];
+/// let verdicts = run_packets(&prog, filter::DEFAULT_SNAPLEN, &[(&frame[..], 60)])?;
+/// assert_eq!(verdicts.len(), 1);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn run_packets(
+    prog: &[cbpf::Insn],
+    snaplen: u32,
+    packets: &[(&[u8], u32)],
+) -> Result<Vec<Option<Vec<u8>>>, Error> {
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            let mut runner = Runner::new(prog, snaplen, LogOpts::default())?;
+            let mut sample = Vec::new();
+            packets
+                .iter()
+                .map(|(data, orig)| {
+                    Ok(runner
+                        .run(data, *orig, &mut sample)?
+                        .map(|r| sample[r].to_vec()))
+                })
+                .collect()
+        })
+        .join()
+        .unwrap_or_else(|_| Err(Error::Config("the offline worker thread panicked".into())))
+    })
+}
+
+/// The action offline programs return (any would do).
+const OFFLINE_ACTION: Action = Action::Pass;
 
 #[cfg(test)]
 mod tests {
