@@ -56,7 +56,7 @@ pub(crate) enum Level {
 }
 
 /// Rounds of the pass pipeline before giving up on a fixed point.
-const MAX_ROUNDS: usize = 64;
+const MAX_ROUNDS: usize = 640;
 
 /// Optimise a valid classic BPF program; the result selects exactly the same packets.
 pub fn optimize(prog: &[cbpf::Insn]) -> Vec<cbpf::Insn> {

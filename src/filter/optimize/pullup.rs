@@ -18,7 +18,7 @@ use super::sweep::Known;
 use super::value::{step, State, A};
 
 /// Longest run of other tests looked through.
-const MAX_CHAIN: usize = 8;
+const MAX_CHAIN: usize = 64;
 
 fn rejects(b: &Block) -> bool {
     b.stmts.is_empty() && b.term == Term::Ret(Insn::stmt(BPF_RET | BPF_K, 0))
@@ -133,33 +133,66 @@ fn pull_one(
         chain.push((cur, t_is_jt));
         cur = next;
     }
-    let Some((s, s_t_is_jt, r)) = found else {
+    let Some((s, mut s_t_is_jt, mut r)) = found else {
         return false;
     };
     let Some(&(last, last_t_is_jt)) = chain.last() else {
         return false;
     };
-    let Term::Branch { code, .. } = g.blocks[s].term else {
-        return false;
-    };
-    if src(code) != BPF_K || touched[r] {
+    // The run of blocks testing `v` from `s` on moves as one; each must do
+    // nothing where it lands but test A against a constant.
+    let mut moved = vec![s];
+    let mut defs = 0u32;
+    loop {
+        let cur = *moved.last().expect("run starts at s");
+        let Term::Branch { code, .. } = g.blocks[cur].term else {
+            return false;
+        };
+        if src(code) != BPF_K {
+            return false;
+        }
+        let (at_top, fails) = run(known, &exit_b, &g.blocks[cur]);
+        if fails || at_top.regs != exit_b.regs {
+            return false;
+        }
+        defs |= g.blocks[cur]
+            .stmts
+            .iter()
+            .fold(0u32, |m, i| m | use_def(i).1);
+        let same_value = |known: &mut Known, blk: usize| {
+            let Some(e) = known.entry[blk].clone() else {
+                return false;
+            };
+            let (exit, fails) = run(known, &e, &g.blocks[blk]);
+            exit.regs[A] == v && (!fails || t_rejects)
+        };
+        match split(&g.blocks[r].term, t) {
+            Some((t_is_jt, next))
+                if moved.len() < MAX_CHAIN
+                    && preds[r] == 1
+                    && !touched[r]
+                    && same_value(known, r) =>
+            {
+                moved.push(r);
+                s_t_is_jt = t_is_jt;
+                r = next;
+            }
+            _ => break,
+        }
+    }
+    // What the run used to leave for `r` must not be needed there.
+    if touched[r] || defs & live[r] != 0 {
         return false;
     }
-    // Where it lands, the moved block's statements must change nothing.
-    let (at_top, fails) = run(known, &exit_b, &g.blocks[s]);
-    if fails || at_top.regs != exit_b.regs {
-        return false;
+    let end = *moved.last().expect("run starts at s");
+    for &m in &moved {
+        g.blocks[m].stmts.clear();
+        touched[m] = true;
     }
-    // What it used to leave for `r` must not be needed there.
-    let defs = g.blocks[s].stmts.iter().fold(0u32, |m, i| m | use_def(i).1);
-    if defs & live[r] != 0 {
-        return false;
-    }
-    g.blocks[s].stmts.clear();
     set_other(&mut g.blocks[b].term, b_t_is_jt, s);
-    set_other(&mut g.blocks[s].term, s_t_is_jt, first);
+    set_other(&mut g.blocks[end].term, s_t_is_jt, first);
     set_other(&mut g.blocks[last].term, last_t_is_jt, r);
-    for x in [b, s, r, first] {
+    for x in [b, r, first] {
         touched[x] = true;
     }
     for &(d, _) in &chain {

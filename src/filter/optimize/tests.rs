@@ -542,6 +542,73 @@ fn random_programs_keep_their_verdicts() {
     assert!(shrunk > 1000, "only {shrunk} programs got smaller");
 }
 
+/// Merging the many `ret #0` of a long chain makes its jumps longer than
+/// 8 bits allow: the layout must route them through `ja`.
+#[test]
+fn long_jumps_get_trampolines() {
+    use crate::filter::cbpf::*;
+    let tests = 200;
+    let mut prog = Vec::new();
+    for i in 0..tests {
+        prog.push(Insn::stmt(BPF_LD | BPF_B | BPF_ABS, i));
+        prog.push(Insn::jump(BPF_JMP | BPF_JEQ | BPF_K, i % 3, 1, 0));
+        prog.push(Insn::stmt(BPF_RET | BPF_K, 0));
+    }
+    prog.push(Insn::stmt(BPF_RET | BPF_K, 1));
+    check(&prog).expect("input valid");
+    let out = optimize(&prog);
+    check(&out).unwrap_or_else(|e| panic!("{e}\n{}", format(&out, DumpStyle::Image)));
+    assert!(out.len() < prog.len(), "{} >= {}", out.len(), prog.len());
+    let jas = out.iter().filter(|i| i.code == BPF_JMP | BPF_JA).count();
+    assert!(
+        jas > 0,
+        "no trampoline in\n{}",
+        format(&out, DumpStyle::Image)
+    );
+    let mut r = Rng(99);
+    let mut accepted = 0;
+    for _ in 0..2000 {
+        // Mostly matching bytes, so that some packets get far.
+        let len = r.below(tests as u64 + 8) as usize;
+        let pkt: Vec<u8> = (0..len)
+            .map(|i| if r.chance(99) { (i % 3) as u8 } else { 7 })
+            .collect();
+        let (want, got) = (
+            interpret(&prog, &pkt, len as u32),
+            interpret(&out, &pkt, len as u32),
+        );
+        assert_eq!(want, got, "packet {}", hex(&pkt));
+        accepted += (want != 0) as usize;
+    }
+    assert!(accepted > 0, "no packet went through the whole chain");
+}
+
+/// Big unoptimised programs (thousands of instructions, with `ja`).
+#[test]
+fn large_programs() {
+    let ports: Vec<String> = (1..41).map(|p| format!("port {p}")).collect();
+    let hosts: Vec<String> = (1..60).map(|h| format!("host 198.18.0.{h}")).collect();
+    for (n, e) in [ports.join(" or "), hosts.join(" or ")].iter().enumerate() {
+        let input = libpcap(e, false);
+        let out = optimize(&input);
+        cbpf::check(&out).unwrap_or_else(|err| panic!("{err}"));
+        let theirs = libpcap(e, true).len();
+        println!(
+            "{} instructions: -O {}, libpcap {theirs}, ours {}",
+            &e[..20],
+            input.len(),
+            out.len()
+        );
+        assert!(
+            out.len() * 2 < input.len(),
+            "{e}: {} -> {}",
+            input.len(),
+            out.len()
+        );
+        assert_same(e, &input, &out, 2000, 4242 + n as u64);
+    }
+}
+
 #[test]
 #[ignore]
 fn show() {
