@@ -7,7 +7,8 @@
 //! interpreter and must agree with tcpdump: that checks the interpreter and
 //! this harness, independently of our compiler.
 //!
-//! Needs tcpdump (no root). Details of each run are written to
+//! Needs tcpdump; the offline tests, which run the binary's capture
+//! programs in the kernel, also need root. Details of each run are written to
 //! `$CARGO_TARGET_TMPDIR/filter-{diff,selfcheck}-<list>.txt`; with
 //! `XDPCAP_CORPUS_DIR=dir` the corpus pcaps are kept there too.
 
@@ -20,6 +21,7 @@ use std::sync::{Mutex, OnceLock};
 
 use common::{corpus, oracle};
 use xdpcap::filter::{self, cbpf};
+use xdpcap::pcap;
 
 /// One list of expressions and the link type it is compiled for.
 #[derive(Clone, Copy)]
@@ -219,8 +221,9 @@ fn write_report(list: List, kind: &str, report: &str) {
     let _ = std::fs::write(path, report);
 }
 
-/// Our compiler against tcpdump for every expression of `list`.
-fn diff_list(list: List) {
+/// Our compiler against tcpdump for every expression of `list`; the
+/// summary line on failure.
+fn diff_list(list: List) -> Result<(), String> {
     let o = oracle(list);
     let verdicts = par_map(
         &o.exprs.iter().enumerate().collect::<Vec<_>>(),
@@ -263,13 +266,31 @@ fn diff_list(list: List) {
     report.push('\n');
     write_report(list, "diff", &report);
     println!("{report}");
-    assert_eq!(failed, 0, "{summary}");
+    verdict(failed == 0, summary)
+}
+
+fn verdict(ok: bool, summary: String) -> Result<(), String> {
+    if ok {
+        Ok(())
+    } else {
+        Err(summary)
+    }
+}
+
+/// Fails the test with every list's failure summary, after all ran.
+fn all_ok(results: &[Result<(), String>]) {
+    let errors: Vec<&str> = results
+        .iter()
+        .filter_map(|r| r.as_ref().err())
+        .map(String::as_str)
+        .collect();
+    assert!(errors.is_empty(), "{}", errors.join("\n"));
 }
 
 /// libpcap's own programs through our interpreter against tcpdump, and the
 /// corpus coverage of `list`: how many expressions keep some packets but
 /// not all.
-fn self_check(list: List) {
+fn self_check(list: List) -> Result<(), String> {
     let o = oracle(list);
     let mut report = String::new();
     let (mut bad, mut partial, mut none, mut all, mut rejected) = (0, 0, 0, 0, 0);
@@ -327,16 +348,18 @@ fn self_check(list: List) {
     );
     write_report(list, "selfcheck", &report);
     println!("{report}");
-    assert_eq!(
-        bad, 0,
-        "the interpreter or the harness disagrees with tcpdump"
-    );
-    assert_eq!(rejected, 0, "tcpdump rejects expressions of an accept list");
+    verdict(
+        bad == 0 && rejected == 0,
+        format!(
+            "[{}] {bad} libpcap programs disagree with tcpdump through the interpreter, {rejected} expressions rejected by tcpdump",
+            list.name
+        ),
+    )
 }
 
 /// Raw classic BPF (libpcap's `-ddd` text) through `filter::build` must
 /// keep exactly what tcpdump keeps.
-fn raw_cbpf(list: List) {
+fn raw_cbpf(list: List) -> Result<(), String> {
     let o = oracle(list);
     let mut bad = Vec::new();
     for (i, e) in o.exprs.iter().enumerate() {
@@ -364,48 +387,138 @@ fn raw_cbpf(list: List) {
     for b in &bad {
         println!("{b}");
     }
-    println!(
-        "raw-cbpf: {}/{} programs identical",
+    let summary = format!(
+        "raw-cbpf: {}/{} programs identical [{}]",
         o.exprs.len() - bad.len(),
-        o.exprs.len()
+        o.exprs.len(),
+        list.name
     );
-    assert!(bad.is_empty(), "{} raw cBPF programs differ", bad.len());
+    println!("{summary}");
+    verdict(bad.is_empty(), summary)
+}
+
+/// Packet indices of a capture written by the binary: corpus packet `i`
+/// has the timestamp `i` microseconds. Also checks each packet is whole.
+fn captured_indices(path: &Path, frames: &[Vec<u8>]) -> Result<Vec<usize>, String> {
+    let mut r = pcap::Reader::open(path).map_err(|e| format!("reading {}: {e}", path.display()))?;
+    let mut out = Vec::new();
+    while let Some(p) = r
+        .next_packet()
+        .map_err(|e| format!("reading {}: {e}", path.display()))?
+    {
+        let i = (p.ts_ns / 1000) as usize;
+        match frames.get(i) {
+            Some(f) if *f == p.data => out.push(i),
+            Some(_) => return Err(format!("packet #{i} was not written whole and unchanged")),
+            None => return Err(format!("timestamp {} ns names no corpus packet", p.ts_ns)),
+        }
+    }
+    Ok(out)
+}
+
+/// The real binary in offline mode (`xdpcap -r corpus.pcap out EXPR`, the
+/// capture program run in the kernel with `BPF_PROG_TEST_RUN`) against
+/// tcpdump, for every expression of `list`. Needs root.
+fn offline_list(list: List) -> Result<(), String> {
+    common::require_root();
+    let o = oracle(list);
+    let tag = format!("xdpcap-offline-{}-{}", std::process::id(), list.name);
+    let input = TempFile(std::env::temp_dir().join(format!("{tag}.pcap")));
+    corpus::write_pcap(&input.0, list.linktype, o.frames);
+    let verdicts = par_map(
+        &o.exprs.iter().enumerate().collect::<Vec<_>>(),
+        |&(i, e)| {
+            let Ok(theirs) = &o.select[i] else {
+                return None;
+            };
+            let output = TempFile(std::env::temp_dir().join(format!("{tag}-{i}.pcapng")));
+            let run = std::process::Command::new(env!("CARGO_BIN_EXE_xdpcap"))
+                .arg("-q")
+                .arg("-r")
+                .arg(&input.0)
+                .arg(&output.0)
+                .arg("--")
+                .arg(e)
+                .output()
+                .expect("running xdpcap");
+            if !run.status.success() {
+                return Some(format!(
+                    "{e}\n  xdpcap -r failed ({}): {}\n",
+                    run.status,
+                    String::from_utf8_lossy(&run.stderr).trim()
+                ));
+            }
+            match captured_indices(&output.0, o.frames) {
+                Err(msg) => Some(format!("{e}\n  {msg}\n")),
+                Ok(ours) if ours != *theirs => Some(format!(
+                    "{e}\n{}",
+                    describe_diff(o.frames, &ours, theirs, "xdpcap -r")
+                )),
+                Ok(_) => None,
+            }
+        },
+    );
+    let mut report = String::new();
+    let failed = verdicts.iter().flatten().count();
+    for v in verdicts.iter().flatten() {
+        report.push_str(v);
+    }
+    let m = o.select.iter().filter(|s| s.is_ok()).count();
+    let summary = format!(
+        "filter-offline: {}/{m} expressions identical ({:.1}%) [{}: {} packets, xdpcap -r in the kernel]",
+        m - failed,
+        100.0 * (m - failed) as f64 / m.max(1) as f64,
+        list.name,
+        o.frames.len()
+    );
+    report.push_str(&summary);
+    report.push('\n');
+    write_report(list, "offline", &report);
+    println!("{report}");
+    verdict(failed == 0, summary)
+}
+
+#[test]
+fn offline_binary_matches_tcpdump_libpcap_corpus() {
+    all_ok(&[offline_list(LIBPCAP)]);
+}
+
+#[test]
+fn offline_binary_matches_tcpdump_own_lists() {
+    all_ok(&[offline_list(OWN), offline_list(OWN_RAW)]);
 }
 
 #[test]
 fn libpcap_corpus_matches_tcpdump() {
-    diff_list(LIBPCAP);
+    all_ok(&[diff_list(LIBPCAP)]);
 }
 
 #[test]
 fn libpcap_sysnames_match_tcpdump() {
-    diff_list(SYSNAMES);
+    all_ok(&[diff_list(SYSNAMES)]);
 }
 
 #[test]
 fn own_en10mb_list_matches_tcpdump() {
-    diff_list(OWN);
+    all_ok(&[diff_list(OWN)]);
 }
 
 #[test]
 fn own_raw_list_matches_tcpdump() {
-    diff_list(OWN_RAW);
+    all_ok(&[diff_list(OWN_RAW)]);
 }
 
 #[test]
 fn interpreter_agrees_with_tcpdump_libpcap_corpus() {
-    self_check(LIBPCAP);
+    all_ok(&[self_check(LIBPCAP)]);
 }
 
 #[test]
 fn interpreter_agrees_with_tcpdump_own_lists() {
-    self_check(OWN);
-    self_check(OWN_RAW);
+    all_ok(&[self_check(OWN), self_check(OWN_RAW)]);
 }
 
 #[test]
 fn raw_cbpf_matches_tcpdump() {
-    raw_cbpf(LIBPCAP);
-    raw_cbpf(OWN);
-    raw_cbpf(OWN_RAW);
+    all_ok(&[raw_cbpf(LIBPCAP), raw_cbpf(OWN), raw_cbpf(OWN_RAW)]);
 }
