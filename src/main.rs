@@ -4,6 +4,15 @@
 
 mod cli;
 
+/// `eprintln!` that never panics: a closed stderr is no reason to abort a
+/// capture (the panic would empty the hook slots mid-capture).
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 use std::ffi::OsString;
 use std::fs::File;
 use std::io::{BufReader, BufWriter, Read, Write};
@@ -37,11 +46,11 @@ fn main() -> ExitCode {
     match run(args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure::Usage(msg)) => {
-            eprintln!("xdpcap: {msg}");
+            say!("xdpcap: {msg}");
             ExitCode::from(1)
         }
         Err(Failure::Runtime(msg)) => {
-            eprintln!("xdpcap: {msg}");
+            say!("xdpcap: {msg}");
             ExitCode::from(2)
         }
     }
@@ -103,7 +112,7 @@ fn run(args: Vec<OsString>) -> Result<(), Failure> {
         Command::CreateHook { path, entries } => {
             let hook = Hook::create(entries).map_err(runtime)?;
             hook.pin(&path).map_err(runtime)?;
-            eprintln!(
+            say!(
                 "xdpcap: created hook {} with {entries} slot(s)",
                 path.display()
             );
@@ -121,10 +130,10 @@ fn run(args: Vec<OsString>) -> Result<(), Failure> {
             let hook = Hook::open(&path).map_err(runtime)?;
             let cleared = hook.clear_leftovers().map_err(runtime)?;
             for (action, id) in &cleared {
-                eprintln!("xdpcap: cleared slot {action} (leftover capture program id {id})");
+                say!("xdpcap: cleared slot {action} (leftover capture program id {id})");
             }
             if cleared.is_empty() {
-                eprintln!("xdpcap: no leftover capture program in {}", path.display());
+                say!("xdpcap: no leftover capture program in {}", path.display());
             }
             Ok(())
         }
@@ -230,7 +239,7 @@ fn open_sink(args: &CaptureArgs) -> Result<Sink, Failure> {
 fn capture_failure(e: capture::Error, args: &CaptureArgs) -> Failure {
     if args.print_verifier_logs {
         if let Some(log) = e.verifier_log() {
-            eprintln!("{log}");
+            say!("{log}");
         }
     }
     if e.is_usage() {
@@ -271,17 +280,17 @@ fn live(args: &CaptureArgs, path: &Path) -> Result<(), Failure> {
             || note.starts_with("-force")
             || note.starts_with("warning")
         {
-            eprintln!("xdpcap: {note}");
+            say!("xdpcap: {note}");
         }
     }
     if args.print_verifier_logs {
         for (action, log) in cap.verifier_logs() {
-            eprintln!("xdpcap: verifier log of the {action} capture program:\n{log}");
+            say!("xdpcap: verifier log of the {action} capture program:\n{log}");
         }
     }
     if !args.quiet {
         let names: Vec<&str> = cap.actions().iter().map(|a| a.name()).collect();
-        eprintln!(
+        say!(
             "xdpcap: capturing {} on {}{}",
             names.join(","),
             path.display(),
@@ -295,7 +304,7 @@ fn live(args: &CaptureArgs, path: &Path) -> Result<(), Failure> {
     let quiet = args.quiet;
     let result = cap.run(|stats| {
         if !quiet {
-            eprintln!("xdpcap: {}", stats_line(stats));
+            say!("xdpcap: {}", stats_line(stats));
         }
     });
     // Whatever run returned, empty the slots and flush before reporting.
@@ -304,7 +313,7 @@ fn live(args: &CaptureArgs, path: &Path) -> Result<(), Failure> {
         Ok(stop) => stop,
         Err(e) => {
             if let Ok(stats) = &stopped {
-                eprintln!(
+                say!(
                     "xdpcap: {} packets written; {}",
                     stats.written,
                     stats_line(stats)
@@ -325,9 +334,9 @@ fn live(args: &CaptureArgs, path: &Path) -> Result<(), Failure> {
             capture::Stop::BrokenPipe => "the reader of the output went away".into(),
             capture::Stop::Requested => "stop requested".into(),
         };
-        eprintln!("xdpcap: stopped: {why}");
+        say!("xdpcap: stopped: {why}");
     }
-    eprintln!(
+    say!(
         "xdpcap: {} packets written; {}",
         stats.written,
         stats_line(&stats)
@@ -392,19 +401,19 @@ fn offline(args: &CaptureArgs, path: &Path) -> Result<(), Failure> {
     match capture::run_offline(&cfg, reader, &path_text, sink) {
         Ok(stats) => {
             if args.print_verifier_logs {
-                eprintln!(
+                say!(
                     "xdpcap: verifier log of the capture program:\n{}",
                     stats.verifier_log
                 );
             }
             if args.verbose {
-                eprintln!(
+                say!(
                     "xdpcap: filter compiled for link type {}; capture program: {} instructions verified; test runs on CPU {}",
                     stats.linktype, stats.verified_insns, stats.cpu
                 );
             }
             if !args.quiet {
-                eprintln!(
+                say!(
                     "{} packets read, {} matched{}",
                     stats.read,
                     stats.matched,
