@@ -527,3 +527,152 @@ mod robustness {
         let _ = compile(&arith, 1);
     }
 }
+
+#[cfg(test)]
+mod errors {
+    use super::*;
+
+    /// Rejected expressions: message prefix and where the caret goes.
+    const REJECTED: &[(&str, &str, usize)] = &[
+        (
+            "tcp port 80 an udp",
+            "syntax error: expected 'and', 'or' or end of expression",
+            12,
+        ),
+        ("tcp and", "syntax error: unexpected end of expression", 7),
+        ("(tcp", "syntax error", 4),
+        ("80x", "syntax error", 0),
+        ("src proto 1", "syntax error", 4),
+        ("1 = 2", "expression rejects all packets", 0),
+        ("ip and ip6", "expression rejects all packets", 0),
+        ("tcp port 80 and vlan", "expression rejects all packets", 0),
+        (
+            "host nosuchhost.invalid",
+            "unknown host 'nosuchhost.invalid'",
+            0,
+        ),
+        ("port nosuchport", "unknown port 'nosuchport'", 0),
+        (
+            "ip proto nosuchprotocol",
+            "unknown ip proto 'nosuchprotocol'",
+            0,
+        ),
+        (
+            "ether proto nosuchprotocol",
+            "unknown ether proto 'nosuchprotocol'",
+            0,
+        ),
+        ("tcp host 1.2.3.4", "'tcp' modifier applied to host", 0),
+        ("ip6 host 1.2.3.4", "'ip6' modifier applied to ip host", 0),
+        ("port 70000", "illegal port number 70000 > 65535", 0),
+        ("port 1.2.3.4", "'port' modifier applied to ip host", 5),
+        ("vlan 4096", "VLAN tag 4096 greater than maximum 4095", 0),
+        (
+            "mpls 1048576",
+            "MPLS label 1048576 greater than maximum 1048575",
+            0,
+        ),
+        (
+            "net 10.0.0.1/8",
+            "non-network bits set in \"10.0.0.1/8\"",
+            0,
+        ),
+        ("host 1.2.3.0/24", "Mask syntax for networks only", 0),
+        ("net 12.500", "invalid IPv4 address '12.500'", 0),
+        ("tcp[0:3] = 1", "data size must be 1, 2, or 4", 0),
+        ("ip[0] / 0 = 1", "division by zero", 0),
+        ("ip[0] % (1 - 1) = 1", "modulus by zero", 0),
+        ("ip[0] << 32 = 1", "shift by more than 31 bits", 0),
+        ("ether host 1.2.3.4", "illegal link layer address", 0),
+        ("gateway 1.2.3.4", "'gateway' requires a name", 0),
+        (
+            "arp proto 6",
+            "arp does not encapsulate another protocol",
+            0,
+        ),
+        (
+            "ip host ab:cd:ef:00:00:01",
+            "ethernet address used in non-ether expression",
+            0,
+        ),
+        ("ip6 net fe80::/300", "mask length must be <= 128", 0),
+        (
+            "tcp portrange 1.2.3.4",
+            "'portrange' modifier applied to ip host",
+            14,
+        ),
+        ("icmp port 80", "illegal qualifier of 'port'", 0),
+        (
+            "addr1 host 1.2.3.4",
+            "'addr1' and 'address1' are not valid qualifiers",
+            0,
+        ),
+        ("iso[0] = 1", "unsupported index operation", 0),
+        ("port 080", "number 080 contains non-octal digit", 5),
+        (
+            "ether host ab:cd:ef:",
+            "bogus ethernet address ab:cd:ef:",
+            11,
+        ),
+        ("pppoes and vlan", "no VLAN support for PPP", 11),
+        (
+            "(host 1.2.3.4) and 5.6.7.8",
+            "syntax error in filter expression",
+            19,
+        ),
+    ];
+
+    #[test]
+    fn rejected_with_message_at_token() {
+        let mut bad = Vec::new();
+        for (e, msg, at) in REJECTED {
+            match compile(e, 1) {
+                Ok(p) => bad.push(format!("{e}: accepted ({} instructions)", p.len())),
+                Err(err) => {
+                    if !err.msg.starts_with(msg) || err.span.as_ref().map(|s| s.start) != Some(*at)
+                    {
+                        bad.push(format!(
+                            "{e}: got {:?} at {:?}\n{}",
+                            err.msg,
+                            err.span,
+                            err.render(e)
+                        ));
+                    }
+                }
+            }
+        }
+        assert!(bad.is_empty(), "{}", bad.join("\n"));
+    }
+
+    #[test]
+    fn raw_link_type() {
+        let ok = [
+            "ip",
+            "ip6 and tcp port 80",
+            "host 1.2.3.4",
+            "ip[0] & 0xf0 = 0x60",
+            "geneve",
+        ];
+        for e in ok {
+            compile(e, crate::filter::LINKTYPE_RAW)
+                .unwrap_or_else(|m| panic!("{e}: {}", m.render(e)));
+        }
+        let rejected = [
+            ("arp", "expression rejects all packets"),
+            ("vlan", "no VLAN support for Raw IP"),
+            ("mpls", "no MPLS support for Raw IP"),
+            ("broadcast", "not a broadcast link"),
+            (
+                "ether host 1:2:3:4:5:6",
+                "ethernet addresses supported only on",
+            ),
+            ("llc", "'llc' not supported for Raw IP"),
+        ];
+        for (e, msg) in rejected {
+            match compile(e, crate::filter::DLT_RAW) {
+                Ok(_) => panic!("{e}: accepted on raw IP"),
+                Err(m) => assert!(m.msg.starts_with(msg), "{e}: {}", m.msg),
+            }
+        }
+    }
+}

@@ -148,6 +148,13 @@ fn relop(p: &str) -> Option<(RelOp, bool)> {
     })
 }
 
+fn widen(e: Expr, from: usize) -> Expr {
+    match e {
+        Expr::Prim(p @ Prim::Id(..), span) if from < span.start => Expr::Prim(p, from..span.end),
+        other => other,
+    }
+}
+
 fn further(a: PErr, b: PErr) -> PErr {
     if b.at > a.at {
         b
@@ -615,8 +622,14 @@ impl Parser {
                 };
             }
         }
-        let _ = start;
-        self.parse_id(q)
+        // A value right after its qualifiers is reported with them.
+        let from = self
+            .toks
+            .get(start)
+            .map(|t| t.span.start)
+            .unwrap_or(self.end);
+        let (e, q) = self.parse_id(q)?;
+        Ok((widen(e, from), q))
     }
 
     /// `id: nid | pnum | '(' pid ')' | not id` with inherited qualifiers.

@@ -100,6 +100,14 @@ impl Gen {
                 let keep_conds = cx.conds.len();
                 let rv = self.arith(r, cx)?;
                 cx.conds.truncate(keep_conds);
+                // libpcap's optimiser refuses a divisor it can fold to 0.
+                if let Val::Const(0) = rv {
+                    match op {
+                        ArithOp::Div => return Err("division by zero".into()),
+                        ArithOp::Mod => return Err("modulus by zero".into()),
+                        _ => {}
+                    }
+                }
                 let code = alu_code(*op);
                 match (lv, rv) {
                     (Val::Const(a), Val::Const(b)) => match fold(*op, a, b) {
