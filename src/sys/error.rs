@@ -89,22 +89,58 @@ impl Error {
         if let Some(h) = &self.hint {
             return Some(h.clone());
         }
-        default_hint(self.op, self.errno).map(str::to_string)
+        default_hint(self.op, self.errno)
     }
 }
 
 /// Hints that follow from the operation and errno alone.
-fn default_hint(op: &str, errno: Errno) -> Option<&'static str> {
+fn default_hint(op: &str, errno: Errno) -> Option<String> {
     let bpf = op.starts_with("BPF_");
-    match errno {
-        Errno::PERM if bpf => Some("needs root or CAP_BPF/CAP_PERFMON/CAP_NET_ADMIN"),
-        Errno::PERM | Errno::ACCESS if op == "perf_event_open" => {
-            Some("needs root or CAP_PERFMON (or a lower /proc/sys/kernel/perf_event_paranoid)")
+    Some(match errno {
+        Errno::PERM if bpf => match missing_capabilities() {
+            Some(missing) => format!(
+                "missing {missing} (a capture needs CAP_BPF, CAP_PERFMON and CAP_NET_ADMIN, or root)"
+            ),
+            None => "needs root or CAP_BPF/CAP_PERFMON/CAP_NET_ADMIN".into(),
+        },
+        // The file mode of the pin, not a capability, refused the open.
+        Errno::ACCESS if op == "BPF_OBJ_GET" => {
+            "no read-write access to the pinned file (chown or chmod it, or run as root)".into()
         }
-        Errno::NOENT if op == "BPF_OBJ_GET" => Some("no such pinned object"),
-        Errno::NOSYS if bpf => Some("the kernel was built without CONFIG_BPF_SYSCALL"),
-        _ => None,
+        Errno::PERM | Errno::ACCESS if op == "perf_event_open" => {
+            "needs root or CAP_PERFMON (or a lower /proc/sys/kernel/perf_event_paranoid)".into()
+        }
+        // perf_mmap: beyond kernel.perf_event_mlock_kb (per CPU, per user)
+        // the ring counts against RLIMIT_MEMLOCK unless CAP_IPC_LOCK.
+        Errno::PERM if op == "mmap" => "over the locked-memory limit for perf rings \
+            (kernel.perf_event_mlock_kb per CPU, then RLIMIT_MEMLOCK): lower -buffer, \
+            or grant CAP_IPC_LOCK"
+            .into(),
+        Errno::NOENT if op == "BPF_OBJ_GET" => "no such pinned object".into(),
+        Errno::NOSYS if bpf => "the kernel was built without CONFIG_BPF_SYSCALL".into(),
+        _ => return None,
+    })
+}
+
+/// The capabilities a capture needs that this process lacks in its
+/// effective set, as `CAP_X, CAP_Y`; `None` when it lacks none (or has
+/// CAP_SYS_ADMIN, which stands in for all three) or the set is unreadable.
+fn missing_capabilities() -> Option<String> {
+    use rustix::thread::CapabilitySet as Cap;
+    let effective = rustix::thread::capabilities(None).ok()?.effective;
+    if effective.contains(Cap::SYS_ADMIN) {
+        return None;
     }
+    let missing: Vec<&str> = [
+        (Cap::BPF, "CAP_BPF"),
+        (Cap::PERFMON, "CAP_PERFMON"),
+        (Cap::NET_ADMIN, "CAP_NET_ADMIN"),
+    ]
+    .iter()
+    .filter(|(cap, _)| !effective.contains(*cap))
+    .map(|(_, name)| *name)
+    .collect();
+    (!missing.is_empty()).then(|| missing.join(", "))
 }
 
 /// The C name of the errnos the kernel's BPF and perf code returns, so a
