@@ -38,9 +38,11 @@ pub struct Running {
 
 impl Running {
     /// Spawns `cmd` and waits (up to 10 s) until every slot in `slots` of
-    /// `hook` holds a program; panics with xdpcap's stderr when it exits
-    /// first.
+    /// `hook` holds a program other than the one it held before (a
+    /// leftover of a killed capture, say); panics with xdpcap's stderr when
+    /// it exits first.
     pub fn start(mut cmd: Command, hook: &Hook, slots: &[u32]) -> Running {
+        let before: Vec<_> = slots.iter().map(|&s| hook.slot(s)).collect();
         let child = cmd.spawn().expect("starting xdpcap");
         let mut running = Running { child: Some(child) };
         let deadline = Instant::now() + Duration::from_secs(10);
@@ -53,7 +55,11 @@ impl Running {
                 }
                 panic!("xdpcap exited before filling slots {slots:?}: {status}\n{err}");
             }
-            if slots.iter().all(|&s| hook.slot(s).is_some()) {
+            let filled = |(&s, old): (&u32, &Option<u32>)| {
+                let now = hook.slot(s);
+                now.is_some() && now != *old
+            };
+            if slots.iter().zip(&before).all(filled) {
                 return running;
             }
             assert!(

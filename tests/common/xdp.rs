@@ -73,6 +73,18 @@ impl Hook {
         hook
     }
 
+    /// A hook pinned by another loader at `path`. Dropping it removes the
+    /// pin and its directory, as for a hook of our own: use it only for pins
+    /// in a directory the test created.
+    pub fn open_for_test(path: &Path) -> Hook {
+        let fd = bpf::obj_get(path).unwrap_or_else(|e| panic!("opening {}: {e}", path.display()));
+        Hook {
+            fd,
+            dir: path.parent().unwrap().to_path_buf(),
+            path: path.to_path_buf(),
+        }
+    }
+
     pub fn path_str(&self) -> &str {
         self.path.to_str().expect("pin paths are ASCII")
     }
