@@ -104,22 +104,75 @@ impl Asm {
         self.push_jump(Insn::ja(0), label);
     }
 
-    /// Resolve every jump to its label and return the program.
+    /// Resolve every jump to its label and return the program. A `goto`
+    /// to a label bound right after it is dropped (it would be
+    /// `goto pc+0`), and the jumps around it are adjusted, raw ones too.
     pub fn finish(mut self) -> Result<Vec<Insn>, Error> {
         if let Some(l) = self.rebound {
             return Err(Error::LabelRebound { label: l.0 });
         }
+        let n = self.insns.len();
+        let mut targets = Vec::with_capacity(self.fixups.len());
         for &(at, label) in &self.fixups {
             let target =
                 self.labels[label.0 as usize].ok_or(Error::UnboundLabel { label: label.0, at })?;
-            if target >= self.insns.len() {
+            if target >= n {
                 return Err(Error::JumpPastEnd { at });
             }
-            let off = target as i64 - at as i64 - 1;
+            targets.push((at, target));
+        }
+        // Drop label gotos to the next instruction; `new[i]` is where old
+        // instruction i (or, for a dropped one, its successor) ends up.
+        let dropped: Vec<usize> = targets
+            .iter()
+            .filter(|&&(at, t)| t == at + 1 && self.insns[at] == Insn::ja(0))
+            .map(|&(at, _)| at)
+            .collect();
+        let mut new = Vec::with_capacity(n + 1);
+        let mut gone = 0;
+        for i in 0..=n {
+            new.push(i - gone);
+            if dropped.binary_search(&i).is_ok() {
+                gone += 1;
+            }
+        }
+        let rel = |at: usize, t: usize| new[t] as i64 - new[at] as i64 - 1;
+        // Raw jumps keep their targets.
+        let is_fixup: Vec<bool> = {
+            let mut v = vec![false; n];
+            for &(at, _) in &targets {
+                v[at] = true;
+            }
+            v
+        };
+        if !dropped.is_empty() {
+            for (at, &fixup) in is_fixup.iter().enumerate() {
+                let i = self.insns[at];
+                let is_jump = matches!(i.class(), BPF_JMP | BPF_JMP32)
+                    && !matches!(i.code & 0xf0, BPF_CALL | BPF_EXIT);
+                if fixup || !is_jump || (at > 0 && self.insns[at - 1].is_ld_imm64()) {
+                    continue;
+                }
+                let t = at as i64 + 1 + i.off as i64;
+                if (0..=n as i64).contains(&t) {
+                    let off = rel(at, t as usize);
+                    self.insns[at].off =
+                        i16::try_from(off).map_err(|_| Error::JumpOutOfRange { at, off })?;
+                }
+            }
+        }
+        for &(at, target) in &targets {
+            let off = rel(at, target);
             self.insns[at].off =
                 i16::try_from(off).map_err(|_| Error::JumpOutOfRange { at, off })?;
         }
-        Ok(self.insns)
+        let mut out = Vec::with_capacity(n - dropped.len());
+        for (i, insn) in self.insns.into_iter().enumerate() {
+            if dropped.binary_search(&i).is_err() {
+                out.push(insn);
+            }
+        }
+        Ok(out)
     }
 }
 
@@ -206,6 +259,34 @@ mod tests {
             let r = a.finish();
             assert_eq!(r.is_ok(), ok, "backward gap {gap}");
         }
+    }
+
+    #[test]
+    fn gotos_to_the_next_instruction_are_dropped() {
+        let mut a = Asm::new();
+        let (next, end, top) = (a.label(), a.label(), a.label());
+        a.bind(top);
+        a.push(Insn::mov64_imm(R0, 0)); // 0
+        a.push(Insn::jmp_imm(BPF_JEQ, R1, 0, 3)); // 1: raw, to 5
+        a.ja(next); // 2: dropped
+        a.bind(next);
+        a.jmp_imm(BPF_JGT, R1, 7, end); // 3 -> 6
+        a.ja(top); // 4 -> 0
+        a.push(Insn::mov64_imm(R0, 1)); // 5
+        a.bind(end);
+        a.push(Insn::exit()); // 6
+        let p = a.finish().unwrap();
+        assert_eq!(
+            p,
+            vec![
+                Insn::mov64_imm(R0, 0),
+                Insn::jmp_imm(BPF_JEQ, R1, 0, 2),
+                Insn::jmp_imm(BPF_JGT, R1, 7, 2),
+                Insn::ja(-4),
+                Insn::mov64_imm(R0, 1),
+                Insn::exit(),
+            ]
+        );
     }
 
     #[test]

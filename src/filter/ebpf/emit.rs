@@ -394,11 +394,17 @@ impl<'a> Lowering<'a> {
         } else {
             let l = self.guard_fail(pc);
             let check = match self.ind[pc] {
-                flow::Ind::Setup { margin, check } => {
+                flow::Ind::Setup {
+                    margin,
+                    check,
+                    bounded,
+                } => {
                     // Bound X so that data + X + margin stays in the range
                     // the verifier tracks.
-                    let bound = (flow::MAX_PACKET_OFF - margin) as i32;
-                    self.asm.jmp_imm(asm::BPF_JGT, RX, bound, l);
+                    if !bounded {
+                        let bound = (flow::MAX_PACKET_OFF - margin) as i32;
+                        self.asm.jmp_imm(asm::BPF_JGT, RX, bound, l);
+                    }
                     self.asm.push(Insn::mov64_reg(RP, DATA));
                     self.asm.push(Insn::alu64_reg(asm::BPF_ADD, RP, RX));
                     Some(check)

@@ -472,9 +472,14 @@ pub const IND_SLACK: u64 = 64;
 /// What the fast copy does at an `X + k` load; RP holds `data + X`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Ind {
-    /// Bound X by `MAX_PACKET_OFF - margin`, set RP, then check `check`
-    /// bytes from RP against `data_end`.
-    Setup { margin: u64, check: u64 },
+    /// Bound X by `MAX_PACKET_OFF - margin` (unless `bounded`: X is known
+    /// to be small enough already), set RP, then check `check` bytes from
+    /// RP against `data_end`.
+    Setup {
+        margin: u64,
+        check: u64,
+        bounded: bool,
+    },
     /// RP is set on every path; check `check` bytes from it.
     Check(u64),
     /// RP is set and checked far enough on every path.
@@ -528,6 +533,41 @@ fn x_relative(prog: &[cbpf::Insn], ret0: u64, join: fn(u64, u64) -> u64, start: 
     v
 }
 
+/// The largest value X can have on entry to each instruction, on every
+/// path (`4*([k]&0xf)` is at most 60, `ldx #k` is k, anything else
+/// unknown), as the verifier also sees it.
+fn x_max(prog: &[cbpf::Insn], reach: &[bool]) -> Vec<u64> {
+    let n = prog.len();
+    let unknown = u32::MAX as u64;
+    // 0 until a path is seen; the entry value of X is 0.
+    let mut v = vec![0u64; n];
+    let mut changed = true;
+    while changed {
+        changed = false;
+        for pc in 0..n {
+            if !reach[pc] {
+                continue;
+            }
+            let i = prog[pc];
+            let out = match (class(i.code), mode(i.code)) {
+                (BPF_LDX, BPF_MSH) => 60,
+                (BPF_LDX, BPF_IMM) => i.k as u64,
+                _ if defines_x(&i) => unknown,
+                _ => v[pc],
+            };
+            for d in dests(prog, pc) {
+                if let Dest::Insn(t) = d {
+                    if out > v[t] {
+                        v[t] = out;
+                        changed = true;
+                    }
+                }
+            }
+        }
+    }
+    v
+}
+
 /// The plan for every `X + k` load of the fast copy (others: `Covered`).
 /// A forward data flow of "RP = data + X, bounded with margin M, checked
 /// for C bytes" (kept where all incoming paths agree on M), with the
@@ -566,6 +606,7 @@ pub fn ind_plan(prog: &[cbpf::Insn], reach: &[bool], fail: &[bool]) -> Vec<Ind> 
     if n > 0 {
         state[0] = St::None;
     }
+    let xmax = x_max(prog, reach);
     let mut plan = vec![Ind::Covered; n];
     let mut changed = true;
     while changed {
@@ -595,7 +636,11 @@ pub fn ind_plan(prog: &[cbpf::Insn], reach: &[bool], fail: &[bool]) -> Vec<Ind> 
                         let margin = if far - e <= IND_SLACK { far } else { e };
                         let c = sized(margin);
                         (
-                            Ind::Setup { margin, check: c },
+                            Ind::Setup {
+                                margin,
+                                check: c,
+                                bounded: xmax[pc] <= MAX_PACKET_OFF - margin,
+                            },
                             St::Ptr { margin, checked: c },
                         )
                     }
