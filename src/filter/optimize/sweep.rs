@@ -24,7 +24,7 @@ pub(crate) struct Known {
 
 pub(crate) fn sweep(g: &mut Graph, level: Level, live_in: &[u32]) -> Known {
     let n = g.blocks.len();
-    let mut vals = Values::default();
+    let mut vals = Values::new(level);
     let mut incoming: Vec<Vec<State>> = vec![Vec::new(); n];
     let mut entry: Vec<Option<State>> = vec![None; n];
     incoming[0].push(State::entry(&mut vals));

@@ -428,7 +428,60 @@ fn rejects_all_as_libpcap() {
             "{e} should reject all packets"
         );
     }
-    for e in COMMON.iter().chain(MORE).copied().chain(rejected) {
+    // Borderline cases: each goes whichever way libpcap goes.
+    let borderline = [
+        "(ip or ip6) and arp",
+        "ether[5] = 1 and ether[5] > 2",
+        "ip and not ip",
+        "tcp and udp",
+        "vlan and not vlan",
+        "ip[0] = 1 and ip[0] = 2",
+        "len = 100 and len = 200",
+        "ether src 02:00:00:00:00:01 and ether src 02:00:00:00:00:02",
+        "port 80 and port 81",
+        "host 198.18.0.1 and not host 198.18.0.1",
+        "icmp and tcp",
+        "arp and rarp",
+        "ip6 and ip6[6] = 6 and ip6[6] = 17",
+        "udp port 53 and not udp",
+        "1 = 1 and 2 = 3",
+        "0 != 0",
+        "len < 0",
+        "ip[0] & 0 != 0",
+        "ether[0] & 0 = 1",
+        "ether[300] = 1 and 1 = 2",
+        "ip[8] > 10 and ip[8] < 5",
+        "tcp[13] & 2 = 2 and tcp[13] & 2 = 0",
+        "ip6 and ip",
+        "mpls and not mpls",
+        "ether proto 0x800 and ether proto 0x806",
+        "1 + 1 = 3",
+        "ip and 1 + 1 = 3",
+        "2 > 3",
+        "len >= 0 and 2 >= 3",
+        "tcp[0] = 1 and tcp[0] = 2",
+        "ip[8] = 1 and ip[8] != 1",
+        "ip[8] != 1 and ip[8] = 1",
+        "ip[8] = 1 or ip[8] = 2 and ip[8] = 3",
+        "ether[0:4] & 0xff = 1 and ether[0:4] & 0xff = 2",
+        "not ip and ip",
+        "3 - 1 = 2 and 1 = 2",
+        "ip[8] * 0 = 1",
+        "ip and ip[8] * 0 = 1",
+        "ether[0] * 0 = 1",
+        "ether[0] | 0xff = 0",
+        "0 * ether[0] = 1",
+        "ip6 and ip6[40] = 1 and ip6[40] = 2",
+        "vlan 100 and vlan 100 and not vlan",
+        "udp and tcp port 80",
+    ];
+    for e in COMMON
+        .iter()
+        .chain(MORE)
+        .copied()
+        .chain(rejected)
+        .chain(borderline)
+    {
         let libpcap_rejects = match run_tcpdump("-d", e) {
             Ok(_) => false,
             Err(msg) if msg.contains("rejects all packets") => true,
@@ -619,5 +672,15 @@ fn show() {
         "{}\n{}",
         format(&o, DumpStyle::Image),
         format(&libpcap(&e, true), DumpStyle::Image)
+    );
+}
+#[test]
+#[ignore]
+fn show_libpcap_level() {
+    let e = std::env::var("EXPR").expect("EXPR");
+    let u = libpcap(&e, false);
+    println!(
+        "{}",
+        format(&optimize_at(&u, Level::Libpcap), DumpStyle::Image)
     );
 }

@@ -58,13 +58,23 @@ pub(crate) enum Def {
 }
 
 /// The table of value numbers, shared by all states of one pass.
-#[derive(Default)]
 pub(crate) struct Values {
     defs: Vec<Def>,
     index: HashMap<Def, Val>,
+    /// At [`Level::Libpcap`], arithmetic is not folded and loads through X
+    /// stay as they are, as in libpcap's branch optimiser.
+    pub level: Level,
 }
 
 impl Values {
+    pub(crate) fn new(level: Level) -> Values {
+        Values {
+            defs: Vec::new(),
+            index: HashMap::new(),
+            level,
+        }
+    }
+
     pub(crate) fn get(&mut self, d: Def) -> Val {
         let d = match d {
             Def::Alu { op, a, b } if b < a && COMMUTATIVE.contains(&op) => {
@@ -256,7 +266,10 @@ pub(crate) fn step(vals: &mut Values, st: &mut State, insn: Insn) -> Effect {
                 BPF_IND => {
                     let x = st.regs[X];
                     match vals.as_const(x) {
-                        Some(c) if c as u64 + k as u64 <= u32::MAX as u64 => {
+                        Some(c)
+                            if c as u64 + k as u64 <= u32::MAX as u64
+                                && vals.level == Level::Full =>
+                        {
                             abs_load(vals, st, size(code), c + k)
                         }
                         _ => {
@@ -385,6 +398,23 @@ fn alu(vals: &mut Values, st: &mut State, insn: Insn) -> Option<Effect> {
         }
     };
     let o = op(insn.code);
+    if vals.level == Level::Libpcap {
+        let b = if src(insn.code) == BPF_X {
+            st.regs[X]
+        } else {
+            vals.konst(insn.k)
+        };
+        let may_fail = matches!(o, BPF_DIV | BPF_MOD) && vals.as_const(b).map_or(true, |b| b == 0);
+        st.regs[A] = if o == BPF_NEG {
+            vals.get(Def::Neg(aval))
+        } else {
+            vals.get(Def::Alu { op: o, a: aval, b })
+        };
+        return Some(Effect {
+            insn: Some(insn),
+            may_fail,
+        });
+    }
     if o == BPF_NEG {
         if let Some(c) = ac {
             return set_const(vals, st, c.wrapping_neg());
@@ -470,11 +500,13 @@ pub(crate) fn decide(
     if op_ == BPF_JSET && oc == Some(0) {
         return Some(false);
     }
-    if a == o {
-        match op_ {
-            BPF_JEQ | BPF_JGE => return Some(true),
-            BPF_JGT => return Some(false),
-            _ => {}
+    if level == Level::Full {
+        if a == o {
+            match op_ {
+                BPF_JEQ | BPF_JGE => return Some(true),
+                BPF_JGT => return Some(false),
+                _ => {}
+            }
         }
     }
     for f in &st.facts {
