@@ -500,13 +500,11 @@ pub(crate) fn decide(
     if op_ == BPF_JSET && oc == Some(0) {
         return Some(false);
     }
-    if level == Level::Full {
-        if a == o {
-            match op_ {
-                BPF_JEQ | BPF_JGE => return Some(true),
-                BPF_JGT => return Some(false),
-                _ => {}
-            }
+    if level == Level::Full && a == o {
+        match op_ {
+            BPF_JEQ | BPF_JGE => return Some(true),
+            BPF_JGT => return Some(false),
+            _ => {}
         }
     }
     for f in &st.facts {
