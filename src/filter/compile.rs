@@ -50,18 +50,32 @@ fn compile_here(expr: &str, linktype: u32, optimize: bool) -> Result<Vec<cbpf::I
     Ok(out.prog)
 }
 
+/// A file of the shared filter corpus (`../shared/filter-corpus` beside
+/// the crate, as in CI).
+#[cfg(test)]
+fn corpus_text(name: &str) -> String {
+    let beside = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/filter-corpus")
+        .join(name);
+    let fixed = std::path::Path::new("/work/shared/filter-corpus").join(name);
+    std::fs::read_to_string(&beside)
+        .or_else(|_| std::fs::read_to_string(&fixed))
+        .unwrap_or_else(|e| {
+            panic!(
+                "the shared filter corpus is needed ({}): {e}",
+                beside.display()
+            )
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::filter::difftest;
 
-    const CORPUS: &str = "/work/shared/filter-corpus";
-
     fn corpus(name: &str) -> Vec<String> {
-        let path = std::env::var("XDPCAP_FILTER_CORPUS").unwrap_or_else(|_| CORPUS.into());
-        let text = std::fs::read_to_string(format!("{path}/{name}"))
-            .unwrap_or_else(|e| panic!("filter corpus {path}/{name} is needed: {e}"));
-        text.lines()
+        corpus_text(name)
+            .lines()
             .filter(|l| !l.starts_with('#') && !l.is_empty())
             .map(String::from)
             .collect()
@@ -505,8 +519,7 @@ mod robustness {
             }
         }
         eprintln!("random: {:?}", t0.elapsed());
-        let text = std::fs::read_to_string("/work/shared/filter-corpus/libpcap-en10mb.txt")
-            .expect("filter corpus is needed");
+        let text = super::corpus_text("libpcap-en10mb.txt");
         for line in text.lines() {
             for (i, _) in line.char_indices().step_by(2) {
                 let _ = compile(&line[..i], 1);
@@ -674,5 +687,38 @@ mod errors {
                 Err(m) => assert!(m.msg.starts_with(msg), "{e}: {}", m.msg),
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod sizes {
+    use super::*;
+    use crate::filter::difftest;
+
+    /// `XDPCAP_SIZES=1`: compare program sizes with libpcap's over the
+    /// corpus and print the expressions where ours is longer.
+    #[test]
+    fn corpus_sizes() {
+        if std::env::var("XDPCAP_SIZES").is_err() {
+            return;
+        }
+        let file = difftest::savefile(1);
+        let text = super::corpus_text("libpcap-en10mb.txt");
+        let (mut n, mut larger, mut ours_total, mut theirs_total) = (0, 0, 0, 0);
+        for e in text.lines().filter(|l| !l.starts_with('#')) {
+            if let (Ok(o), Ok(t)) = (compile(e, 1), difftest::libpcap(&file, e)) {
+                n += 1;
+                ours_total += o.len();
+                theirs_total += t.len();
+                if o.len() > t.len() {
+                    larger += 1;
+                    eprintln!("{e}: {} vs {}", o.len(), t.len());
+                }
+            }
+        }
+        std::fs::remove_file(&file).ok();
+        eprintln!(
+            "{n} expressions, {larger} longer than libpcap's; total {ours_total} vs {theirs_total}"
+        );
     }
 }
