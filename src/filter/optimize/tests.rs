@@ -662,6 +662,125 @@ fn large_programs() {
     }
 }
 
+/// The optimiser applied to our own compiler's output keeps its verdicts
+/// and never makes it longer.
+#[test]
+fn on_our_compiler_output() {
+    println!(
+        "{:<48} {:>9} {:>8} {:>5}",
+        "expression", "libpcap", "compile", "ours"
+    );
+    for (n, e) in COMMON.iter().chain(MORE).enumerate() {
+        let compiled = crate::filter::compile::compile(e, crate::filter::DLT_EN10MB)
+            .unwrap_or_else(|err| panic!("{e}: {err}"));
+        let out = optimize(&compiled);
+        cbpf::check(&out).unwrap_or_else(|err| panic!("{e}: {err}"));
+        assert!(out.len() <= compiled.len(), "{e}: grew");
+        let theirs = match run_tcpdump("-ddd", e) {
+            Ok(t) => parse_ddd(&t).expect("-ddd").len(),
+            Err(_) => 1,
+        };
+        println!("{e:<48} {theirs:>9} {:>8} {:>5}", compiled.len(), out.len());
+        assert_same(e, &compiled, &out, 1000, 777 + n as u64);
+    }
+}
+
+/// Hand-written programs and what each pass makes of them: the input as
+/// `(code, jt, jf, k)` rows, the expected `-d` listing of the output.
+#[test]
+fn pass_table() {
+    use crate::filter::cbpf::*;
+    const LDH: u16 = BPF_LD | BPF_H | BPF_ABS;
+    const LDB: u16 = BPF_LD | BPF_B | BPF_ABS;
+    const JEQ: u16 = BPF_JMP | BPF_JEQ | BPF_K;
+    const RET: u16 = BPF_RET | BPF_K;
+    type Row = (u16, u8, u8, u32);
+    let table: &[(&str, &[Row], &str)] = &[
+        (
+            "a repeated load goes, the same test is decided",
+            &[(LDH, 0, 0, 12), (JEQ, 0, 3, 0x800), (LDH, 0, 0, 12), (JEQ, 0, 1, 0x800), (RET, 0, 0, 1), (RET, 0, 0, 0)],
+            "(000) ldh      [12]\n(001) jeq      #0x800           jt 2\tjf 3\n(002) ret      #1\n(003) ret      #0\n",
+        ),
+        (
+            "an unread load that may fail stays",
+            &[(LDB, 0, 0, 100), (BPF_LD | BPF_IMM, 0, 0, 5), (BPF_RET | BPF_A, 0, 0, 0)],
+            "(000) ldb      [100]\n(001) ret      #5\n",
+        ),
+        (
+            "an unread load covered by an earlier one goes",
+            &[(LDB, 0, 0, 100), (LDB, 0, 0, 50), (BPF_LD | BPF_IMM, 0, 0, 5), (BPF_RET | BPF_A, 0, 0, 0)],
+            "(000) ldb      [100]\n(001) ret      #5\n",
+        ),
+        (
+            "an unread load covered by a later one goes",
+            &[(LDB, 0, 0, 50), (LDB, 0, 0, 100), (BPF_RET | BPF_A, 0, 0, 0)],
+            "(000) ldb      [100]\n(001) ret      \n",
+        ),
+        (
+            "everything rejects: loads do not matter",
+            &[(LDB, 0, 0, 100), (JEQ, 0, 1, 1), (RET, 0, 0, 0), (RET, 0, 0, 0)],
+            "(000) ret      #0\n",
+        ),
+        (
+            "scratch constants fold, X constant makes an absolute load",
+            &[
+                (BPF_LD | BPF_IMM, 0, 0, 5),
+                (BPF_ST, 0, 0, 0),
+                (BPF_LDX | BPF_MEM, 0, 0, 0),
+                (BPF_LD | BPF_B | BPF_IND, 0, 0, 9),
+                (BPF_ST, 0, 0, 1),
+                (BPF_LD | BPF_IMM, 0, 0, 0x12),
+                (BPF_ST, 0, 0, 2),
+                (BPF_LDX | BPF_MEM, 0, 0, 2),
+                (BPF_LD | BPF_MEM, 0, 0, 1),
+                (BPF_ALU | BPF_SUB | BPF_X, 0, 0, 0),
+                (JEQ, 0, 1, 0),
+                (RET, 0, 0, 1),
+                (RET, 0, 0, 0),
+            ],
+            "(000) ldb      [14]\n(001) jeq      #0x12            jt 2\tjf 3\n(002) ret      #1\n(003) ret      #0\n",
+        ),
+        (
+            "and before a zero test becomes jset",
+            &[(LDB, 0, 0, 3), (BPF_ALU | BPF_AND | BPF_K, 0, 0, 4), (JEQ, 0, 1, 0), (RET, 0, 0, 0), (RET, 0, 0, 1)],
+            "(000) ldb      [3]\n(001) jset     #0x4             jt 2\tjf 3\n(002) ret      #1\n(003) ret      #0\n",
+        ),
+        (
+            "a division by X that may be zero stays",
+            &[(BPF_LDX | BPF_B | BPF_MSH, 0, 0, 0), (BPF_ALU | BPF_DIV | BPF_X, 0, 0, 0), (BPF_LD | BPF_IMM, 0, 0, 1), (BPF_RET | BPF_A, 0, 0, 0)],
+            "(000) ldxb     4*([0]&0xf)\n(001) div      x\n(002) ret      #1\n",
+        ),
+        (
+            "a range proves the second test",
+            &[(LDB, 0, 0, 8), (BPF_JMP | BPF_JGT | BPF_K, 0, 2, 200), (BPF_JMP | BPF_JGE | BPF_K, 1, 0, 100), (RET, 0, 0, 1), (RET, 0, 0, 0)],
+            "(000) ret      #0\n",
+        ),
+        (
+            "a forward ja disappears",
+            &[(LDB, 0, 0, 1), (BPF_JMP | BPF_JA, 0, 0, 1), (RET, 0, 0, 7), (RET, 0, 0, 1)],
+            "(000) ldb      [1]\n(001) ret      #1\n",
+        ),
+        (
+            "a backward ja leaves the program as it is",
+            &[(BPF_LD | BPF_IMM, 0, 0, 1), (BPF_LD | BPF_IMM, 0, 0, 1), (BPF_JMP | BPF_JA, 0, 0, u32::MAX - 1), (RET, 0, 0, 1)],
+            "(000) ld       #0x1\n(001) ld       #0x1\n(002) ja       1\n(003) ret      #1\n",
+        ),
+    ];
+    for (name, rows, want) in table {
+        let prog: Vec<Insn> = rows
+            .iter()
+            .map(|&(c, t, f, k)| Insn::new(c, t, f, k))
+            .collect();
+        let got = format(&optimize(&prog), DumpStyle::Image);
+        assert_eq!(
+            &got,
+            want,
+            "{name}: input\n{}",
+            format(&prog, DumpStyle::Image)
+        );
+    }
+}
+
 #[test]
 #[ignore]
 fn show() {
