@@ -22,7 +22,7 @@
 //!     match slot {
 //!         Slot::Empty => println!("{action}: empty"),
 //!         Slot::Ours { prog_id, owner, .. } => {
-//!             println!("{action}: xdpcap program {prog_id}, owner {owner:?}")
+//!             println!("{action}: xdpcap program {prog_id}, {owner:?}")
 //!         }
 //!         Slot::Other { prog_id, name } => println!("{action}: {name} ({prog_id})"),
 //!     }
@@ -125,19 +125,29 @@ impl std::error::Error for Error {}
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Slot {
     Empty,
-    /// An xdpcap capture program (recognised by its name prefix), with the
-    /// process holding it open if one does: `None` means a leftover of a
-    /// capture that was killed.
+    /// An xdpcap capture program (recognised by its name prefix), and
+    /// whether the capture that put it there still runs.
     Ours {
         prog_id: u32,
         name: String,
-        owner: Option<u32>,
+        owner: Owner,
     },
     /// Some other program.
     Other {
         prog_id: u32,
         name: String,
     },
+}
+
+/// Who holds a capture program open.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Owner {
+    /// The process with this pid (a running capture).
+    Running(u32),
+    /// Nobody: a leftover of a capture that was killed.
+    Gone,
+    /// Cannot tell: /proc is not mounted.
+    Unknown,
 }
 
 /// An open hook map.
@@ -396,7 +406,7 @@ impl Hook {
         for (action, slot) in self.slots()? {
             if let Slot::Ours {
                 prog_id,
-                owner: None,
+                owner: Owner::Gone,
                 ..
             } = slot
             {
@@ -473,7 +483,17 @@ impl RawFdU32 for BorrowedFd<'_> {
 /// The process holding an fd on program `prog_id`, found through
 /// `/proc/*/fdinfo` (`prog_id:` line of bpf-prog fds). A capture program
 /// nobody holds is a leftover of a capture that was killed.
-pub fn prog_owner(prog_id: u32) -> Option<u32> {
+pub fn prog_owner(prog_id: u32) -> Owner {
+    if !Path::new("/proc/self/fdinfo").is_dir() {
+        return Owner::Unknown;
+    }
+    match find_prog_holder(prog_id) {
+        Some(pid) => Owner::Running(pid),
+        None => Owner::Gone,
+    }
+}
+
+fn find_prog_holder(prog_id: u32) -> Option<u32> {
     let needle = format!("prog_id:\t{prog_id}\n");
     let procs = std::fs::read_dir("/proc").ok()?;
     for p in procs.flatten() {

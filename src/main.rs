@@ -24,7 +24,7 @@ use cli::{CaptureArgs, Command, UsageError};
 use xdpcap::capture::{self, offline, Capture, CaptureConfig, HookSource, OfflineConfig, Sink};
 use xdpcap::filter::{self, cbpf};
 use xdpcap::hook::Action;
-use xdpcap::hook::{Hook, Slot};
+use xdpcap::hook::{Hook, Owner, Slot};
 use xdpcap::pcap;
 
 /// Why the command failed, which decides the exit status.
@@ -151,12 +151,19 @@ fn describe_slot(slot: &Slot) -> String {
         Slot::Ours {
             prog_id,
             name,
-            owner: Some(pid),
+            owner: Owner::Running(pid),
         } => format!("capture program {name} (id {prog_id}) of running xdpcap pid {pid}"),
         Slot::Ours {
             prog_id,
             name,
-            owner: None,
+            owner: Owner::Unknown,
+        } => format!(
+            "capture program {name} (id {prog_id}); without /proc there is no telling whether its xdpcap still runs"
+        ),
+        Slot::Ours {
+            prog_id,
+            name,
+            owner: Owner::Gone,
         } => format!(
             "leftover capture program {name} (id {prog_id}), no process holds it; remove with -clear-hook"
         ),

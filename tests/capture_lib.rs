@@ -16,7 +16,7 @@ use common::xdp::{self, Flavour};
 use xdpcap::capture::{
     self, run_offline, Capture, CaptureConfig, HookSource, OfflineConfig, Sink, Stop,
 };
-use xdpcap::hook::{Action, Hook, Slot};
+use xdpcap::hook::{Action, Hook, Owner, Slot};
 use xdpcap::pcap::{self, Format};
 
 /// A file in the temp dir removed on drop.
@@ -321,7 +321,7 @@ fn a_killed_capture_leaves_recognisable_leftovers() {
     let opened = Hook::open(&hook.path).expect("opening the hook");
     match opened.slot(Action::Drop).unwrap() {
         Slot::Ours { owner, name, .. } => {
-            assert_eq!(owner, Some(child.id()));
+            assert_eq!(owner, Owner::Running(child.id()));
             assert_eq!(name, "xdpcap_drop");
         }
         s => panic!("slot drop while xdpcap runs: {s:?}"),
@@ -330,7 +330,13 @@ fn a_killed_capture_leaves_recognisable_leftovers() {
     child.wait().expect("reaping xdpcap");
     for action in [Action::Drop, Action::Pass] {
         assert!(
-            matches!(opened.slot(action).unwrap(), Slot::Ours { owner: None, .. }),
+            matches!(
+                opened.slot(action).unwrap(),
+                Slot::Ours {
+                    owner: Owner::Gone,
+                    ..
+                }
+            ),
             "{action} after kill -9: {:?}",
             opened.slot(action)
         );

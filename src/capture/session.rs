@@ -42,7 +42,7 @@ use super::merge::{merge_sorted, Clock};
 use super::program::{counter, Meta};
 use super::{compile_filter, Error, OutIface, OutPacket, Output, Sink};
 use crate::filter;
-use crate::hook::{Action, Hook, Slot};
+use crate::hook::{Action, Hook, Owner, Slot};
 use crate::sys::{self, perf, Errno};
 
 /// Where the hook comes from.
@@ -249,18 +249,27 @@ pub fn check_slots(hook: &Hook, actions: &[Action], force: bool) -> Result<Vec<S
             Slot::Empty => {}
             Slot::Ours {
                 prog_id,
-                owner: None,
+                owner: Owner::Gone,
                 ..
             } => notes.push(format!(
                 "taking over slot {action} of {hook_name} from leftover capture program {prog_id} (its xdpcap is gone)"
             )),
             Slot::Ours {
                 prog_id,
-                owner: Some(pid),
+                owner: Owner::Running(pid),
                 ..
             } if !force => {
                 return Err(Error::Config(format!(
                     "{hook_name}: slot {action} is in use by another xdpcap (pid {pid}, capture program id {prog_id}); stop it first, or use -force to take the slot"
+                )))
+            }
+            Slot::Ours {
+                prog_id,
+                owner: Owner::Unknown,
+                ..
+            } if !force => {
+                return Err(Error::Config(format!(
+                    "{hook_name}: slot {action} holds capture program {prog_id}, and without /proc there is no telling whether its xdpcap still runs; use -force to take the slot"
                 )))
             }
             Slot::Other { prog_id, name } if !force => {
