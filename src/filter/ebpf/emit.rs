@@ -114,7 +114,9 @@ impl<'a> Lowering<'a> {
         if live_entry & LIVE_X != 0 {
             self.asm.push(Insn::mov32_imm(RX, 0));
         }
-        if (0..prog.len()).any(|pc| reach[pc] && flow::is_back_jump(prog, pc)) {
+        // Counted on every path, the slow copy's included.
+        let any_path = flow::reachable(prog, &[0], &vec![false; prog.len()]);
+        if (0..prog.len()).any(|pc| any_path[pc] && flow::is_back_jump(prog, pc)) {
             let off = self.mem(LOOPS);
             self.asm
                 .push(Insn::st_mem(asm::BPF_DW, R10, off, MAX_BACK_JUMPS));

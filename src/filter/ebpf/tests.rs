@@ -532,3 +532,28 @@ fn instruction_budgets() {
     }
     eprint!("{report}");
 }
+
+/// A loop reached only through the slow copy (after a load no linear part
+/// can hold) still has its iteration counter initialised.
+#[test]
+fn loop_behind_a_far_load() {
+    let prog = vec![
+        s(BPF_LD | BPF_B | BPF_ABS, 70000),
+        s(BPF_ALU | BPF_ADD | BPF_K, 1),
+        j(BPF_JMP | BPF_JGT | BPF_K, 3, 1, 0),
+        s(BPF_JMP | BPF_JA, (-3i32) as u32),
+        s(BPF_RET | BPF_A, 0),
+    ];
+    let ebpf = harness(&prog, true).unwrap();
+    let mut pkt = vec![0u8; 70001];
+    pkt[70000] = 1;
+    assert_eq!(cbpf::interpret(&prog, &pkt, pkt.len() as u32), 4);
+    let mut env = Env::new(&pkt);
+    env.linear = 4000;
+    assert_eq!(
+        interp::run(&ebpf, &mut env),
+        Ok(4),
+        "{}",
+        asm::disasm(&ebpf)
+    );
+}
