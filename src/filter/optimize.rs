@@ -60,7 +60,7 @@ pub(crate) enum Level {
 }
 
 /// Rounds of the pass pipeline before giving up on a fixed point.
-const MAX_ROUNDS: usize = 640;
+const MAX_ROUNDS: usize = 100;
 
 /// Optimise a valid classic BPF program; the result selects exactly the same packets.
 pub fn optimize(prog: &[cbpf::Insn]) -> Vec<cbpf::Insn> {
