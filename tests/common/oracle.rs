@@ -135,3 +135,118 @@ pub fn parse_ddd_text(text: &str) -> Result<Vec<Insn>, String> {
     }
     Ok(prog)
 }
+
+/// Whether running libpcap's program `prog` on `pkt` reads a scratch memory
+/// slot `M[k]` that the run has not written. libpcap's interpreter does not
+/// initialise `M[]` (it holds whatever an earlier call left on the stack),
+/// so tcpdump's verdict on such a packet is undefined and is not compared.
+/// Programs that do this come from `geneve` under `not`/`or`.
+pub fn reads_unset_memory(prog: &[Insn], pkt: &[u8]) -> bool {
+    use xdpcap::filter::cbpf::*;
+    if !prog
+        .iter()
+        .any(|i| (class(i.code) == BPF_LD || class(i.code) == BPF_LDX) && mode(i.code) == BPF_MEM)
+    {
+        return false;
+    }
+    let (mut a, mut x) = (0u32, 0u32);
+    let mut mem = [0u32; BPF_MEMWORDS as usize];
+    let mut set = 0u32;
+    let load = |at: u64, n: u64| -> Option<u32> {
+        let end = at.checked_add(n)?;
+        let bytes = pkt.get(usize::try_from(at).ok()?..usize::try_from(end).ok()?)?;
+        Some(bytes.iter().fold(0u32, |v, &b| v << 8 | u32::from(b)))
+    };
+    let width = |code: u16| match size(code) {
+        BPF_W => 4,
+        BPF_H => 2,
+        _ => 1,
+    };
+    let mut pc = 0usize;
+    for _ in 0..1 << 20 {
+        let Some(&i) = prog.get(pc) else { return false };
+        pc += 1;
+        let k = i.k;
+        let slot = (k % BPF_MEMWORDS) as usize;
+        match class(i.code) {
+            BPF_RET => return false,
+            BPF_LD | BPF_LDX if mode(i.code) == BPF_MEM => {
+                if set & (1 << slot) == 0 {
+                    return true;
+                }
+                if class(i.code) == BPF_LD {
+                    a = mem[slot];
+                } else {
+                    x = mem[slot];
+                }
+            }
+            BPF_LD => {
+                a = match mode(i.code) {
+                    BPF_ABS => match load(u64::from(k), width(i.code)) {
+                        Some(v) => v,
+                        None => return false,
+                    },
+                    BPF_IND => match load(u64::from(x) + u64::from(k), width(i.code)) {
+                        Some(v) => v,
+                        None => return false,
+                    },
+                    BPF_LEN => pkt.len() as u32,
+                    _ => k,
+                }
+            }
+            BPF_LDX => {
+                x = match mode(i.code) {
+                    BPF_MSH => match load(u64::from(k), 1) {
+                        Some(v) => (v & 0xf) << 2,
+                        None => return false,
+                    },
+                    BPF_LEN => pkt.len() as u32,
+                    _ => k,
+                }
+            }
+            BPF_ST | BPF_STX => {
+                mem[slot] = if class(i.code) == BPF_ST { a } else { x };
+                set |= 1 << slot;
+            }
+            BPF_ALU => {
+                let v = if src(i.code) == BPF_X { x } else { k };
+                a = match op(i.code) {
+                    BPF_ADD => a.wrapping_add(v),
+                    BPF_SUB => a.wrapping_sub(v),
+                    BPF_MUL => a.wrapping_mul(v),
+                    BPF_DIV | BPF_MOD if v == 0 => return false,
+                    BPF_DIV => a / v,
+                    BPF_MOD => a % v,
+                    BPF_AND => a & v,
+                    BPF_OR => a | v,
+                    BPF_XOR => a ^ v,
+                    BPF_LSH => a.checked_shl(v).unwrap_or(0),
+                    BPF_RSH => a.checked_shr(v).unwrap_or(0),
+                    _ => a.wrapping_neg(),
+                }
+            }
+            BPF_JMP => {
+                let v = if src(i.code) == BPF_X { x } else { k };
+                let taken = match op(i.code) {
+                    BPF_JA => {
+                        pc = pc.wrapping_add(k as i32 as isize as usize);
+                        continue;
+                    }
+                    BPF_JEQ => a == v,
+                    BPF_JGT => a > v,
+                    BPF_JGE => a >= v,
+                    _ => a & v != 0,
+                };
+                pc += usize::from(if taken { i.jt } else { i.jf });
+            }
+            _ => {
+                if miscop(i.code) == BPF_TAX {
+                    x = a;
+                } else {
+                    a = x;
+                }
+            }
+        }
+    }
+    false
+}

@@ -289,6 +289,12 @@ fn uppers(g: &mut XorShift) -> Vec<Upper> {
             u.push(t);
         }
     }
+    // TCP data offsets below the minimum and up to the maximum.
+    for doff in [0u8, 1, 4, 6, 8, 15] {
+        let mut t = tcp(pick_port(g), pick_port(g), 0x02, &[], &[0xcd; 80]);
+        t[tcp_off::DOFF] = doff << 4;
+        u.push(up(IPPROTO_TCP, t, true, true));
+    }
     // Well-known port pairs in both directions for TCP and UDP and SCTP.
     for &port in PORTS {
         let other = g.pick(&[1024u16, 40000, 55555, 12345, 80, 53]);
