@@ -722,3 +722,73 @@ mod sizes {
         );
     }
 }
+
+#[cfg(test)]
+mod listings {
+    use super::*;
+
+    /// Accepted expressions with the listing `tcpdump -d` prints for them
+    /// (libpcap 1.10.3 on Ethernet), which ours reproduces exactly.
+    const GOLDEN: &[(&str, &str)] = &[
+        (
+            "ip",
+            "(000) ldh      [12]
+(001) jeq      #0x800           jt 2\tjf 3
+(002) ret      #262144
+(003) ret      #0
+",
+        ),
+        (
+            "vlan and tcp[tcpflags] & tcp-syn != 0",
+            "(000) ldh      [12]
+(001) jeq      #0x8100          jt 4\tjf 2
+(002) jeq      #0x88a8          jt 4\tjf 3
+(003) jeq      #0x9100          jt 4\tjf 14
+(004) ldh      [16]
+(005) jeq      #0x800           jt 6\tjf 14
+(006) ldb      [27]
+(007) jeq      #0x6             jt 8\tjf 14
+(008) ldh      [24]
+(009) jset     #0x1fff          jt 14\tjf 10
+(010) ldxb     4*([18]&0xf)
+(011) ldb      [x + 31]
+(012) jset     #0x2             jt 13\tjf 14
+(013) ret      #262144
+(014) ret      #0
+",
+        ),
+        (
+            "host 198.18.0.1 and udp",
+            "(000) ldh      [12]
+(001) jeq      #0x800           jt 2\tjf 9
+(002) ld       [26]
+(003) jeq      #0xc6120001      jt 6\tjf 4
+(004) ld       [30]
+(005) jeq      #0xc6120001      jt 6\tjf 9
+(006) ldb      [23]
+(007) jeq      #0x11            jt 8\tjf 9
+(008) ret      #262144
+(009) ret      #0
+",
+        ),
+        (
+            "ether src ab:cd:ef:00:00:01",
+            "(000) ld       [8]
+(001) jeq      #0xef000001      jt 2\tjf 5
+(002) ldh      [6]
+(003) jeq      #0xabcd          jt 4\tjf 5
+(004) ret      #262144
+(005) ret      #0
+",
+        ),
+    ];
+
+    #[test]
+    fn golden_listings() {
+        for (e, want) in GOLDEN {
+            let p = compile(e, 1).unwrap_or_else(|m| panic!("{e}: {}", m.render(e)));
+            let got = cbpf::format(&p, cbpf::DumpStyle::Image);
+            assert_eq!(got.trim_end(), want.trim_end(), "{e}");
+        }
+    }
+}
