@@ -205,7 +205,14 @@ impl State {
     pub(crate) fn learn(&mut self, f: Fact) {
         if !self.facts.contains(&f) {
             if self.facts.len() == MAX_FACTS {
-                self.facts.remove(0);
+                // Forget the oldest fact that is not an equality: a long
+                // run of "not this host" must not push out "is IPv4".
+                let old = self
+                    .facts
+                    .iter()
+                    .position(|f| !(f.op == BPF_JEQ && f.taken))
+                    .unwrap_or(0);
+                self.facts.remove(old);
             }
             self.facts.push(f);
         }
