@@ -303,6 +303,24 @@ fn hand_written_programs_agree_with_the_reference() {
             ],
         ),
         (
+            "shifts by 32 to 63 give zero",
+            vec![
+                s(BPF_LD | BPF_B | BPF_ABS, 13),
+                s(BPF_ALU | BPF_AND | BPF_K, 31),
+                s(BPF_ALU | BPF_ADD | BPF_K, 20),
+                s(BPF_MISC | BPF_TAX, 0),
+                s(BPF_LD | BPF_IMM, 0x8000_0001),
+                s(BPF_ALU | BPF_LSH | BPF_X, 0),
+                s(BPF_ST, 0),
+                s(BPF_LD | BPF_IMM, 0x8000_0001),
+                s(BPF_ALU | BPF_RSH | BPF_X, 0),
+                s(BPF_LDX | BPF_MEM, 0),
+                s(BPF_ALU | BPF_ADD | BPF_X, 0),
+                s(BPF_ALU | BPF_ADD | BPF_K, 1),
+                ret_a,
+            ],
+        ),
+        (
             "large constants compare unsigned",
             vec![
                 s(BPF_LD | BPF_W | BPF_ABS, 0),
@@ -556,4 +574,91 @@ fn loop_behind_a_far_load() {
         "{}",
         asm::disasm(&ebpf)
     );
+}
+
+/// Random valid programs (every opcode, forward jumps, scratch memory)
+/// agree with the reference on random packets, with and without frags.
+#[test]
+fn random_programs_agree_with_the_reference() {
+    let mut rng = Rng(0x1234_5678_9abc_def1);
+    let codes: Vec<u16> = (0..=0xffu16)
+        .filter(|&c| {
+            cbpf::check(&[C::stmt(c, 1), s(BPF_RET | BPF_A, 0)]).is_ok() || class(c) == BPF_JMP
+        })
+        .filter(|&c| {
+            class(c) != BPF_JMP
+                || c == BPF_JMP | BPF_JA
+                || matches!(op(c), BPF_JEQ | BPF_JGT | BPF_JGE | BPF_JSET)
+        })
+        .collect();
+    let ks = [
+        0u32,
+        1,
+        2,
+        3,
+        4,
+        7,
+        12,
+        14,
+        20,
+        31,
+        60,
+        255,
+        0x800,
+        0xffff,
+        0x8000_0000,
+        u32::MAX,
+    ];
+    let mut pkts: Vec<Vec<u8>> = corpus().into_iter().step_by(5).collect();
+    for n in [0usize, 1, 13, 14, 40, 100, 300] {
+        pkts.push(
+            (0..n)
+                .map(|_| rng.byte() & rng.pick(&[0x0f, 0xff, 0x03]))
+                .collect(),
+        );
+    }
+    let mut tried = 0;
+    let mut valid = 0;
+    while valid < 400 {
+        tried += 1;
+        let len = 2 + (rng.next() % 14) as usize;
+        let mut prog = Vec::with_capacity(len);
+        for pc in 0..len - 1 {
+            let code = rng.pick(&codes);
+            let left = (len - 2 - pc) as u64;
+            let mut k = match class(code) {
+                BPF_ST | BPF_STX | BPF_LD | BPF_LDX if mode(code) == BPF_MEM => {
+                    (rng.next() % 4) as u32
+                }
+                BPF_ST | BPF_STX => (rng.next() % 4) as u32,
+                BPF_ALU if matches!(op(code), BPF_LSH | BPF_RSH) && src(code) == BPF_K => {
+                    (rng.next() % 32) as u32
+                }
+                BPF_ALU if matches!(op(code), BPF_DIV | BPF_MOD) && src(code) == BPF_K => {
+                    1 + (rng.next() % 9) as u32
+                }
+                _ => rng.pick(&ks),
+            };
+            let (mut jt, mut jf) = (0, 0);
+            if class(code) == BPF_JMP {
+                if code == BPF_JMP | BPF_JA {
+                    k = (rng.next() % (left + 1)) as u32;
+                } else {
+                    jt = (rng.next() % (left + 1)) as u8;
+                    jf = (rng.next() % (left + 1)) as u8;
+                }
+            }
+            prog.push(C::new(code, jt, jf, k));
+        }
+        prog.push(if rng.next() % 2 == 0 {
+            s(BPF_RET | BPF_A, 0)
+        } else {
+            s(BPF_RET | BPF_K, rng.pick(&[0, 1, 0xffff]))
+        });
+        if cbpf::check(&prog).is_err() {
+            continue;
+        }
+        valid += 1;
+        check_program(&format!("random program #{tried}"), &prog, &pkts);
+    }
 }
