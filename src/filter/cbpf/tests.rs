@@ -137,3 +137,46 @@ fn looks_like_ddd_table() {
         assert_eq!(looks_like_ddd(text), want, "{text:?}");
     }
 }
+
+/// Whatever the text, parsing answers with a program or an error whose
+/// span lies on character boundaries inside the text; it never panics.
+#[test]
+fn ddd_parser_never_panics() {
+    let alphabet: Vec<char> = "0123456789 ,\n\tx-+é６\u{0}".chars().collect();
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    for _ in 0..20000 {
+        let mut text = String::new();
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        let len = (state % 24) as usize;
+        let mut s = state;
+        for _ in 0..len {
+            s = s
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            text.push(alphabet[(s >> 33) as usize % alphabet.len()]);
+        }
+        let _ = looks_like_ddd(&text);
+        if let Err(e) = parse_ddd(&text) {
+            if let Some(span) = e.span.clone() {
+                assert!(text.get(span.clone()).is_some(), "{text:?}: span {span:?}");
+            }
+            let _ = e.render(&text);
+        }
+    }
+    // A few structured ones.
+    for text in [
+        "1,6 0 0 1,",
+        "1\r\n6 0 0 1\r\n",
+        "0",
+        "0,",
+        "1,6 0 0 99999999999999999999",
+    ] {
+        let _ = parse_ddd(text);
+    }
+    assert_eq!(
+        parse_ddd("1\r\n6 0 0 1\r\n"),
+        Ok(vec![Insn::stmt(BPF_RET | BPF_K, 1)])
+    );
+}
