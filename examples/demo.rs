@@ -26,6 +26,8 @@ const MAC_B: &str = "02:00:c6:12:00:02";
 const VETH: &str = "veth0";
 /// UDP to this port (discard) is dropped by the demo program.
 const DROP_PORT: u16 = 9;
+/// UDP to this port is passed (a port tcpdump decodes as nothing special).
+const PASS_PORT: u16 = 12345;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -223,11 +225,11 @@ impl TakeOrErr for Option<std::process::ChildStdout> {
 
 fn traffic(setup: &Setup) -> Result<()> {
     step(&format!(
-        "ping -c 3 {ADDR_B}; UDP to ports {DROP_PORT} and 53"
+        "ping -c 4 {ADDR_B}; UDP to ports {DROP_PORT} and {PASS_PORT}"
     ));
     let ping = Command::new("ip")
         .args(["netns", "exec", &setup.ns_a, "ping", "-n", "-q"])
-        .args(["-c", "3", "-i", "0.1", "-W", "1", ADDR_B])
+        .args(["-c", "4", "-i", "0.25", "-W", "1", ADDR_B])
         .stdout(Stdio::null())
         .status();
     match ping {
@@ -236,7 +238,7 @@ fn traffic(setup: &Setup) -> Result<()> {
         Err(e) => return Err(format!("ping is not installed ({e}): run `make deps`")),
     }
     udp(setup, DROP_PORT, 3)?;
-    udp(setup, 53, 2)
+    udp(setup, PASS_PORT, 2)
 }
 
 /// `count` UDP datagrams from A to B's `port` (bash's /dev/udp).
