@@ -477,3 +477,107 @@ fn runtime_errors_exit_2_and_leave_nothing() {
     assert_eq!(out.status.code(), Some(1), "{out:?}");
     live.assert_empty();
 }
+
+#[test]
+fn the_filter_selects_in_the_kernel() {
+    let live = Live::new(Flavour::LIBBPF);
+    let dir = Scratch::new();
+    let out = dir.file("filtered.pcapng");
+    let expr = "(udp and dst port 5002) or (icmp6 and ip6[40] = 128)";
+    let cap = Running::start(
+        xdpcap(&[live.hook.path_str(), &out, expr]),
+        &live.hook,
+        &[0, 1, 2, 3, 4],
+    );
+    live.send(PASS, 2);
+    live.send(DROP, 2);
+    assert!(live.pair.ping(Side::A, false, 2, 56), "IPv4 ping");
+    assert!(live.pair.ping(Side::A, true, 3, 56), "IPv6 ping");
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let done = cap.stop(Signal::INT);
+    assert_clean_exit(&done);
+    live.assert_empty();
+    let packets = read_capture(&out);
+    let udp: Vec<_> = packets
+        .iter()
+        .filter_map(|p| capture::udp_dport(&p.data))
+        .collect();
+    assert_eq!(udp, [5002, 5002], "{packets:?}");
+    // IPv6 echo requests: EtherType 0x86dd, next header 58, type 128.
+    let echo6 = packets
+        .iter()
+        .filter(|p| p.data[12..14] == [0x86, 0xdd] && p.data[20] == 58 && p.data[54] == 128)
+        .count();
+    assert_eq!(echo6, 3, "{packets:?}");
+    assert_eq!(packets.len(), 5, "nothing else matches: {packets:?}");
+    assert!(packets.iter().all(|p| p.iface == "xdppass"));
+    // Received counts everything the slot saw, matched only the 5 above.
+    let bytes = std::fs::read(&out).unwrap();
+    let stats = capture::pcapng_statistics(&bytes);
+    let pass = stats
+        .iter()
+        .find(|s| s.0 == PASS)
+        .expect("statistics of xdppass");
+    assert!(pass.1.unwrap_or(0) >= 2 + 2 + 3, "{stats:?}");
+    let summary = done.stderr.lines().last().unwrap_or_default().to_string();
+    assert!(summary.contains("drop 2/0"), "{}", done.stderr);
+    assert!(summary.contains("/5 "), "{}", done.stderr);
+}
+
+#[test]
+fn print_mode_names_the_action() {
+    let live = Live::new(Flavour::LIBBPF);
+    let cap = Running::start(
+        xdpcap(&["-print", "-actions", "drop,tx", live.hook.path_str(), "udp"]),
+        &live.hook,
+        &[DROP, TX],
+    );
+    live.send(DROP, 2);
+    live.send(TX, 1);
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let done = cap.stop(Signal::INT);
+    assert_clean_exit(&done);
+    live.assert_empty();
+    let text = String::from_utf8_lossy(&done.stdout);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 3, "{text}");
+    let with = |action: &str, port: u16| {
+        lines
+            .iter()
+            .filter(|l| l.to_lowercase().contains(action) && l.contains(&port.to_string()))
+            .count()
+    };
+    assert_eq!(with("drop", xdp::action_port(DROP)), 2, "{text}");
+    assert_eq!(with("tx", xdp::action_port(TX)), 1, "{text}");
+    assert!(lines.iter().all(|l| l.contains("198.18.0.2")), "{text}");
+}
+
+#[test]
+fn classic_pcap_on_request() {
+    let live = Live::new(Flavour::LIBBPF);
+    let dir = Scratch::new();
+    let out = dir.file("classic.pcap");
+    let cap = Running::start(
+        xdpcap(&[
+            "-q",
+            "-format",
+            "pcap",
+            "-actions",
+            "drop",
+            live.hook.path_str(),
+            &out,
+        ]),
+        &live.hook,
+        &[DROP],
+    );
+    live.send(DROP, 3);
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert_clean_exit(&cap.stop(Signal::INT));
+    let bytes = std::fs::read(&out).unwrap();
+    // Classic pcap, nanosecond variant: magic a1b23c4d (little-endian here).
+    assert_eq!(bytes[..4], [0x4d, 0x3c, 0xb2, 0xa1]);
+    let lines = capture::tcpdump_lines(&out);
+    assert_eq!(lines.len(), 3, "{lines:?}");
+    let port = format!("198.18.0.2.{}: UDP", xdp::action_port(DROP));
+    assert!(lines.iter().all(|l| l.contains(&port)), "{lines:?}");
+}
