@@ -1,6 +1,6 @@
 //! The eBPF assembler: instruction encoding ([`insn`]), a label-based
 //! builder whose jumps are resolved once ([`label`]), a disassembler that
-//! prints like the kernel verifier log ([`disasm`]), and a small
+//! prints like the kernel verifier log ([`disasm()`]), and a small
 //! interpreter that runs generated programs in tests without a kernel
 //! ([`interp`]). Nothing here makes a system call.
 

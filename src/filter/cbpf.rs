@@ -6,7 +6,7 @@
 //! tools around it: the `-ddd` text parser ([`parse_ddd`]), the validator
 //! with the kernel's classic-BPF rules ([`validate`]), the reference
 //! interpreter with libpcap's semantics ([`interpret`]) and the
-//! `tcpdump -d/-dd/-ddd` listings ([`format`]).
+//! `tcpdump -d/-dd/-ddd` listings ([`format()`]).
 
 mod ddd;
 mod image;

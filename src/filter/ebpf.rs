@@ -33,13 +33,22 @@
 //!   loads go through `bpf_xdp_load_bytes`, reaching bytes beyond the
 //!   linear part; only a load beyond the whole packet rejects it.
 //! - A and X are 32-bit unsigned (32-bit ALU and jumps), packet words are
-//!   big-endian (converted with `BPF_END`), a run-time division or modulo
-//!   by zero rejects the packet, a shift by X ≥ 32 gives 0.
+//!   big-endian (converted with `BPF_END`, except for a load whose value
+//!   only meets `jeq`/`jset` with constants: those constants are swapped
+//!   instead), a run-time division or modulo by zero rejects the packet,
+//!   a shift by X ≥ 32 gives 0.
 //! - Backward jumps (libpcap's `protochain` loops) are counted; after
 //!   [`MAX_BACK_JUMPS`] the packet is rejected, so every loop is bounded.
 //!
-//! The passes: control and data flow ([`flow`]), then emission in program
-//! order (`emit`).
+//! The passes: control and data flow ([`flow`]: successors, liveness,
+//! anticipated lengths, guard placement, X-relative pointer plan,
+//! swap-free loads), then emission in program order (`emit`), fast copy
+//! first, then the slow copy from the points where fast guards hand over.
+//!
+//! The fragment is not followed by code of its own: a caller must only
+//! emit code behind `on_match` / `on_nomatch` if [`Asm::is_used`] says the
+//! fragment jumps there (a program that rejects everything never jumps to
+//! `on_match`), since the verifier refuses unreachable instructions.
 
 use super::{cbpf, Error};
 use crate::asm::{Asm, Label};
