@@ -176,6 +176,10 @@ pub(crate) fn optimize_at(prog: &[cbpf::Insn], level: Level) -> Vec<cbpf::Insn> 
         let live = dead::live_in(&g);
         let mut known = sweep::sweep(&mut g, level, &live);
         dead::remove_dead(&mut g, &mut known);
+        // Reordering needs states that match the code exactly (removing
+        // dead loads lowers what is known about the packet length).
+        let live = dead::live_in(&g);
+        let mut known = sweep::sweep(&mut g, level, &live);
         pullup::pull_up(&mut g, &mut known);
         tidy::tidy(&mut g);
         if g == before {
