@@ -422,6 +422,9 @@ impl Gen {
         self.off_nl_nosnap = 0;
         self.is_geneve = true;
         self.no_optimize = true;
+        // What follows is an Ethernet frame (or a bare payload with an
+        // Ethertype), whatever the outer link type.
+        self.link = Link::Ether;
         Ok(r)
     }
 }
