@@ -652,10 +652,10 @@ fn large_programs() {
             input.len(),
             out.len()
         );
+        // Exactness costs a few reloads that libpcap's optimiser skips.
         assert!(
-            out.len() * 2 < input.len(),
-            "{e}: {} -> {}",
-            input.len(),
+            out.len() <= theirs + theirs / 10,
+            "{e}: ours {}, libpcap {theirs}",
             out.len()
         );
         assert_same(e, &input, &out, 2000, 4242 + n as u64);
