@@ -576,9 +576,16 @@ fn random_programs_keep_their_verdicts() {
         assert!(out.len() <= prog.len());
         shrunk += (out.len() < prog.len()) as usize;
         let lib = optimize_at(&prog, Level::Libpcap);
+        let rejects = rejects_all(&prog);
         for _ in 0..300 {
             let (pkt, wire) = random_packet(&mut r);
             let want = interpret(&prog, &pkt, wire);
+            assert!(
+                !rejects || want == 0,
+                "round {round}: said to reject all, accepts {}\n{}",
+                hex(&pkt),
+                format(&prog, DumpStyle::Image)
+            );
             for (name, got) in [("full", &out), ("libpcap level", &lib)] {
                 let have = interpret(got, &pkt, wire);
                 assert_eq!(
