@@ -787,26 +787,3 @@ fn pass_table() {
         );
     }
 }
-
-#[test]
-#[ignore]
-fn show() {
-    let e = std::env::var("EXPR").expect("EXPR");
-    let u = libpcap(&e, false);
-    let o = optimize(&u);
-    println!(
-        "{}\n{}",
-        format(&o, DumpStyle::Image),
-        format(&libpcap(&e, true), DumpStyle::Image)
-    );
-}
-#[test]
-#[ignore]
-fn show_libpcap_level() {
-    let e = std::env::var("EXPR").expect("EXPR");
-    let u = libpcap(&e, false);
-    println!(
-        "{}",
-        format(&optimize_at(&u, Level::Libpcap), DumpStyle::Image)
-    );
-}
