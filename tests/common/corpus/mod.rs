@@ -1,11 +1,13 @@
 //! A deterministic packet corpus for the differential filter tests.
 //!
-//! Frames are built from small typed builders (one per protocol layer, with
-//! the header offsets named once below) and from fixed address, port and
+//! Frames are built from small typed builders (`build`: one per protocol
+//! layer, with the header offsets named once) and from fixed address, port and
 //! identifier pools chosen so that the expressions of the shared filter
 //! corpus and of our own lists match some packets but not all. On top of the
 //! well-formed frames come truncations at every length of a selection of
-//! frames, truncations at random lengths, malformed headers and random bytes.
+//! frames (among them one fixed set of packets behind every encapsulation),
+//! truncations at random lengths, malformed headers and random bytes.
+//! Frames on which tcpdump itself would hang are left out.
 //! Every choice comes from a seeded xorshift generator, so the corpus is the
 //! same on every run and a packet index names the same bytes everywhere.
 //!
