@@ -320,14 +320,13 @@ fn uppers(g: &mut XorShift) -> Vec<Upper> {
         t.rare = false;
         u.push(t);
     }
-    for _ in 0..30 {
+    for i in 0..30 {
         let (sp, dp) = (pick_port(g), pick_port(g));
-        u.push(up(
-            IPPROTO_SCTP,
-            sctp(sp, dp, g.below(16) as u8),
-            true,
-            true,
-        ));
+        let mut chunk = sctp(sp, dp, g.below(16) as u8);
+        if i % 2 == 0 {
+            chunk.extend_from_slice(&[0xcd; 200]);
+        }
+        u.push(up(IPPROTO_SCTP, chunk, true, true));
     }
     // ICMP: all common types and codes.
     let icmp_types: &[(u8, &[u8])] = &[
