@@ -29,7 +29,7 @@ const COMPILER_STACK: usize = 256 << 20;
 fn compile_here(expr: &str, linktype: u32, optimize: bool) -> Result<Vec<cbpf::Insn>, Error> {
     let tree = parser::parse(expr)?;
     let mut gen = codegen::Gen::new(linktype).map_err(|m| Error::new(m, None))?;
-    let pred = gen.expr(&tree)?;
+    let pred = gen.filter(&tree)?;
     let out = graph::compile(&pred, optimize).map_err(|m| Error::new(m, None))?;
     if optimize && !gen.no_optimize && out.rejects_all {
         return Err(Error::new(
@@ -95,6 +95,9 @@ mod tests {
             match (compile(e, 1), theirs) {
                 (Ok(ours), Ok(theirs)) => {
                     ok += 1;
+                    if let Err(v) = cbpf::validate(&ours) {
+                        failures.push(format!("{e}: invalid program: {}", v.msg));
+                    }
                     match difftest::disagree(&ours, &theirs, &pkts) {
                         None => same += 1,
                         Some((p, a, b)) => failures.push(format!(
@@ -360,6 +363,9 @@ mod size {
         for e in EXTRA {
             match (compile(e, 1), difftest::libpcap(&file, e)) {
                 (Ok(ours), Ok(theirs)) => {
+                    if let Err(v) = cbpf::validate(&ours) {
+                        bad.push(format!("{e}: invalid program: {}", v.msg));
+                    }
                     if let Some((p, a, b)) = difftest::disagree(&ours, &theirs, &pkts) {
                         bad.push(format!("{e}: differs on {} ({a} vs {b})", hex(p)));
                     }

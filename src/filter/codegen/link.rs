@@ -347,6 +347,7 @@ impl Gen {
         let r_linkhdr = self.alloc_reg()?;
         let r_linktype = self.alloc_reg()?;
         let r_linkpl = self.alloc_reg()?;
+        self.zero_regs.extend([r_linkhdr, r_linktype, r_linkpl]);
         let nl = self.off_linkpl.k + self.off_nl;
         // Offsets block: A = start of the Geneve header (from the packet
         // start). Store the inner link header, the inner type field (the

@@ -171,6 +171,11 @@ pub struct Gen {
     /// (libpcap skips its optimiser then, and so its "rejects all
     /// packets" check).
     pub no_optimize: bool,
+    /// Scratch words that a branch not taken leaves unwritten but later
+    /// primitives read (geneve's offsets): zeroed first, so that the
+    /// program passes the kernel's checker and reads what libpcap's
+    /// interpreter reads.
+    pub zero_regs: Vec<u32>,
     /// Next free scratch word for offsets kept across blocks (allocated
     /// from the top; block-local temporaries use the bottom).
     next_reg: u32,
@@ -242,6 +247,7 @@ impl Gen {
             label_stack_depth: 0,
             is_geneve: false,
             no_optimize: false,
+            zero_regs: Vec::new(),
             next_reg: BPF_MEMWORDS - 1,
         })
     }
@@ -262,6 +268,27 @@ impl Gen {
         let r = self.next_reg;
         self.next_reg -= 1;
         Ok(r)
+    }
+
+    /// The whole filter: the expression, after zeroing the scratch words
+    /// listed in `zero_regs`.
+    pub fn filter(&mut self, e: &Expr) -> Result<Pred, super::Error> {
+        let p = self.expr(e)?;
+        if self.zero_regs.is_empty() {
+            return Ok(p);
+        }
+        let mut stmts = vec![Insn::stmt(BPF_LD | BPF_IMM, 0)];
+        for r in &self.zero_regs {
+            stmts.push(Insn::stmt(BPF_ST, *r));
+        }
+        let init = Pred::Atom(Box::new(Block {
+            stmts,
+            jmp: BPF_JMP | BPF_JGE | BPF_K,
+            k: 0,
+            keep: true,
+            rel: false,
+        }));
+        Ok(Pred::And(Box::new(init), Box::new(p)))
     }
 
     pub fn expr(&mut self, e: &Expr) -> Result<Pred, super::Error> {
