@@ -248,9 +248,6 @@ fn decide(vals: &Values, t: &Test, facts: &[Fact]) -> Option<bool> {
     if let (Some(a), Some(b)) = (vals.konst(t.a), vals.konst(t.b)) {
         return Some(eval_const(t.op, a, b));
     }
-    if t.op == BPF_JGE && vals.konst(t.b) == Some(0) {
-        return Some(true);
-    }
     for f in facts {
         if f.t.a != t.a || f.t.op != t.op {
             continue;
@@ -441,7 +438,15 @@ fn thread(g: &mut Graph, vals: &mut Values) {
             // A keep block whose outcome is fixed still runs, but only one
             // edge leaves it.
             if g.nodes[n].b.keep {
-                if let Some(o) = decide(vals, &t, fin) {
+                // `jge #0` marks a block run only for its effects (libpcap
+                // itself never folds it, so only ours use the shortcut).
+                let always = t.op == BPF_JGE && vals.konst(t.b) == Some(0);
+                let d = if always {
+                    Some(true)
+                } else {
+                    decide(vals, &t, fin)
+                };
+                if let Some(o) = d {
                     let to = if o { g.nodes[n].jt } else { g.nodes[n].jf };
                     if g.nodes[n].jt != to || g.nodes[n].jf != to {
                         g.nodes[n].jt = to;
