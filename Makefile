@@ -82,11 +82,11 @@ deps:
 bpffs:
 	@mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf
 
-# Everything, root tests included. A test that cannot run fails; a SKIPPED
-# line anywhere is an error too.
+# Everything, root tests included, every test binary even after a failure.
+# A test that cannot run fails; a SKIPPED line anywhere is an error too.
 test: deps bpffs static static-aarch64 examples
 	@mkdir -p target
-	$(CARGO) test --release 2>&1 | tee target/test.log
+	$(CARGO) test --release --no-fail-fast 2>&1 | tee target/test.log
 	@if grep -n 'SKIPPED' target/test.log; then echo "test: a test was skipped"; exit 1; fi
 
 demo: bpffs build
