@@ -21,7 +21,7 @@ pub(crate) mod testutil;
 pub use ddd::{looks_like_ddd, parse_ddd};
 pub use image::{format, image, DumpStyle};
 pub use interp::interpret;
-pub use validate::{check, validate, Invalid};
+pub use validate::{check, unwritten_reads, validate, Invalid};
 
 /// One classic BPF instruction (`struct sock_filter`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

@@ -114,6 +114,13 @@ impl<'a> Lowering<'a> {
         if live_entry & LIVE_X != 0 {
             self.asm.push(Insn::mov32_imm(RX, 0));
         }
+        // Scratch words some path reads before writing start as zero, as
+        // in the reference interpreter (the verifier demands it anyway).
+        let unwritten = cbpf::unwritten_reads(prog);
+        for k in (0..cbpf::BPF_MEMWORDS as i16).filter(|k| unwritten & (1 << k) != 0) {
+            let off = self.mem(MEM + 4 * k);
+            self.asm.push(Insn::st_mem(asm::BPF_W, R10, off, 0));
+        }
         // Counted on every path, the slow copy's included.
         let any_path = flow::reachable(prog, &[0], &vec![false; prog.len()]);
         if (0..prog.len()).any(|pc| any_path[pc] && flow::is_back_jump(prog, pc)) {
