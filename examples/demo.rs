@@ -353,33 +353,16 @@ fn load_demo_program(hook: &Hook) -> Result<OwnedFd> {
 /// Attaches `prog` to the veth end in `ns` with `BPF_LINK_CREATE`, from a
 /// thread that enters the namespace; the link lives as long as its fd.
 fn attach(ns: &str, prog: std::os::fd::BorrowedFd<'_>) -> Result<OwnedFd> {
-    let ifindex = veth_ifindex(ns)?;
-    let ns_path = format!("/run/netns/{ns}");
+    use xdpcap::sys::netns;
+    let ns_path = PathBuf::from(format!("/run/netns/{ns}"));
     let prog = prog.try_clone_to_owned().map_err(|e| e.to_string())?;
     std::thread::spawn(move || -> Result<OwnedFd> {
-        let ns = std::fs::File::open(&ns_path).map_err(|e| format!("{ns_path}: {e}"))?;
-        rustix::thread::move_into_link_name_space(
-            ns.as_fd(),
-            Some(rustix::thread::LinkNameSpaceType::Network),
-        )
-        .map_err(|e| format!("entering {ns_path}: {e}"))?;
+        netns::setns_path(&ns_path).map_err(|e| e.to_string())?;
+        let ifindex = netns::if_nametoindex(VETH).map_err(|e| e.to_string())?;
         bpf::link_create_xdp(prog.as_fd(), ifindex, 0).map_err(|e| e.to_string())
     })
     .join()
     .map_err(|_| "the attaching thread panicked".to_string())?
-}
-
-/// The ifindex of the veth end in `ns`, from `ip -o link show`.
-fn veth_ifindex(ns: &str) -> Result<u32> {
-    let out = Command::new("ip")
-        .args(["-n", ns, "-o", "link", "show", VETH])
-        .output()
-        .map_err(|e| e.to_string())?;
-    let text = String::from_utf8_lossy(&out.stdout);
-    text.split(':')
-        .next()
-        .and_then(|n| n.trim().parse().ok())
-        .ok_or_else(|| format!("no {VETH} in {ns}"))
 }
 
 fn find_tool(name: &str) -> Option<PathBuf> {

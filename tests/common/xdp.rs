@@ -315,37 +315,20 @@ pub fn test_run(prog: BorrowedFd<'_>, frame: &[u8]) -> u32 {
     .retval
 }
 
-/// The ifindex of the veth end in `side`'s namespace.
-pub fn veth_ifindex(pair: &NetPair, side: Side) -> u32 {
-    let out = std::process::Command::new("ip")
-        .args(["-n", pair.ns(side), "-o", "link", "show", VETH])
-        .output()
-        .expect("running ip");
-    let text = String::from_utf8_lossy(&out.stdout);
-    text.split(':')
-        .next()
-        .and_then(|n| n.trim().parse().ok())
-        .unwrap_or_else(|| panic!("no ifindex for {VETH} in {}: {text:?}", pair.ns(side)))
-}
-
 /// Attaches `prog` (native XDP, `BPF_LINK_CREATE`) to the veth end of
 /// `side`, from a thread that enters that namespace; the link lives as long
 /// as `pair`.
 pub fn attach(pair: &mut NetPair, side: Side, prog: BorrowedFd<'_>) {
-    let ifindex = veth_ifindex(pair, side);
-    let ns_path = pair.ns_path(side);
+    let ns_path = PathBuf::from(pair.ns_path(side));
     let prog = prog
         .try_clone_to_owned()
         .expect("duplicating the program fd");
     let link = std::thread::spawn(move || {
-        let ns = std::fs::File::open(&ns_path).unwrap_or_else(|e| panic!("opening {ns_path}: {e}"));
-        rustix::thread::move_into_link_name_space(
-            ns.as_fd(),
-            Some(rustix::thread::LinkNameSpaceType::Network),
-        )
-        .unwrap_or_else(|e| panic!("entering {ns_path}: {e}"));
+        use xdpcap::sys::netns;
+        netns::setns_path(&ns_path).unwrap_or_else(|e| panic!("entering the namespace: {e}"));
+        let ifindex = netns::if_nametoindex(VETH).unwrap_or_else(|e| panic!("{e}"));
         bpf::link_create_xdp(prog.as_fd(), ifindex, 0)
-            .unwrap_or_else(|e| panic!("attaching XDP in {ns_path}: {e}"))
+            .unwrap_or_else(|e| panic!("attaching XDP in {}: {e}", ns_path.display()))
     })
     .join()
     .expect("the attaching thread panicked");
