@@ -44,6 +44,25 @@ impl Live {
             .udp(Side::A, false, xdp::action_port(action), count, 16);
     }
 
+    /// Runs `xdpcap args` until it filled `slots`, then `traffic`; gives
+    /// it 300 ms to write, stops it with `signal`, and checks that it
+    /// exited 0 and emptied every slot.
+    fn capture(
+        &self,
+        args: &[&str],
+        slots: &[u32],
+        signal: Signal,
+        traffic: impl FnOnce(),
+    ) -> capture::Finished {
+        let cap = Running::start(xdpcap(args), &self.hook, slots);
+        traffic();
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        let done = cap.stop(signal);
+        assert_clean_exit(&done);
+        self.assert_empty();
+        done
+    }
+
     fn assert_empty(&self) {
         assert_eq!(
             self.hook.slots(),
@@ -68,18 +87,16 @@ fn every_action_on_its_own_interface() {
     let live = Live::new(Flavour::LIBBPF);
     let dir = Scratch::new();
     let out = dir.file("all.pcapng");
-    let cap = Running::start(
-        xdpcap(&["-q", live.hook.path_str(), &out]),
-        &live.hook,
+    live.capture(
+        &["-q", live.hook.path_str(), &out],
         &[0, 1, 2, 3, 4],
+        Signal::INT,
+        || {
+            for action in 0..5 {
+                live.send(action, 2);
+            }
+        },
     );
-    for action in 0..5 {
-        live.send(action, 2);
-    }
-    std::thread::sleep(std::time::Duration::from_millis(300));
-    let done = cap.stop(Signal::INT);
-    assert_clean_exit(&done);
-    live.assert_empty();
 
     let bytes = std::fs::read(&out).unwrap();
     let names = capture::pcapng_interface_names(&bytes);
@@ -118,20 +135,18 @@ fn actions_flag_fills_only_those_slots() {
     let live = Live::new(Flavour::LIBBPF);
     let dir = Scratch::new();
     let out = dir.file("some.pcapng");
-    let cap = Running::start(
-        xdpcap(&["-q", "-actions", "DROP,3", live.hook.path_str(), &out]),
-        &live.hook,
+    live.capture(
+        &["-q", "-actions", "DROP,3", live.hook.path_str(), &out],
         &[DROP, TX],
+        Signal::INT,
+        || {
+            let slots = live.hook.slots();
+            assert!(slots[0].is_none() && slots[2].is_none() && slots[4].is_none());
+            for action in 0..5 {
+                live.send(action, 1);
+            }
+        },
     );
-    let slots = live.hook.slots();
-    assert!(slots[0].is_none() && slots[2].is_none() && slots[4].is_none());
-    for action in 0..5 {
-        live.send(action, 1);
-    }
-    std::thread::sleep(std::time::Duration::from_millis(300));
-    let done = cap.stop(Signal::INT);
-    assert_clean_exit(&done);
-    live.assert_empty();
     let bytes = std::fs::read(&out).unwrap();
     assert_eq!(
         capture::pcapng_interface_names(&bytes),
@@ -277,16 +292,14 @@ fn signals_stop_cleanly() {
     for signal in [Signal::INT, Signal::TERM, Signal::HUP] {
         let dir = Scratch::new();
         let out = dir.file("sig.pcapng");
-        let cap = Running::start(
-            xdpcap(&["-q", live.hook.path_str(), &out]),
-            &live.hook,
+        live.capture(
+            &["-q", live.hook.path_str(), &out],
             &[0, 1, 2, 3, 4],
+            signal,
+            || {
+                live.send(DROP, 2);
+            },
         );
-        live.send(DROP, 2);
-        std::thread::sleep(std::time::Duration::from_millis(200));
-        let done = cap.stop(signal);
-        assert_clean_exit(&done);
-        live.assert_empty();
         let drops = read_capture(&out)
             .iter()
             .filter(|p| p.iface == "xdpdrop")
@@ -334,17 +347,15 @@ fn every_load_flavour_is_captured() {
         let live = Live::new(flavour);
         let dir = Scratch::new();
         let out = dir.file("flavour.pcapng");
-        let cap = Running::start(
-            xdpcap(&["-q", "-v", live.hook.path_str(), &out]),
-            &live.hook,
+        let done = live.capture(
+            &["-q", "-v", live.hook.path_str(), &out],
             &[0, 1, 2, 3, 4],
+            Signal::INT,
+            || {
+                live.send(DROP, 2);
+                live.send(PASS, 1);
+            },
         );
-        live.send(DROP, 2);
-        live.send(PASS, 1);
-        std::thread::sleep(std::time::Duration::from_millis(300));
-        let done = cap.stop(Signal::INT);
-        assert_clean_exit(&done);
-        live.assert_empty();
         let packets = read_capture(&out);
         let count = |iface: &str, action: u32| {
             packets
@@ -484,19 +495,17 @@ fn the_filter_selects_in_the_kernel() {
     let dir = Scratch::new();
     let out = dir.file("filtered.pcapng");
     let expr = "(udp and dst port 5002) or (icmp6 and ip6[40] = 128)";
-    let cap = Running::start(
-        xdpcap(&[live.hook.path_str(), &out, expr]),
-        &live.hook,
+    let done = live.capture(
+        &[live.hook.path_str(), &out, expr],
         &[0, 1, 2, 3, 4],
+        Signal::INT,
+        || {
+            live.send(PASS, 2);
+            live.send(DROP, 2);
+            assert!(live.pair.ping(Side::A, false, 2, 56), "IPv4 ping");
+            assert!(live.pair.ping(Side::A, true, 3, 56), "IPv6 ping");
+        },
     );
-    live.send(PASS, 2);
-    live.send(DROP, 2);
-    assert!(live.pair.ping(Side::A, false, 2, 56), "IPv4 ping");
-    assert!(live.pair.ping(Side::A, true, 3, 56), "IPv6 ping");
-    std::thread::sleep(std::time::Duration::from_millis(300));
-    let done = cap.stop(Signal::INT);
-    assert_clean_exit(&done);
-    live.assert_empty();
     let packets = read_capture(&out);
     let udp: Vec<_> = packets
         .iter()
@@ -527,17 +536,15 @@ fn the_filter_selects_in_the_kernel() {
 #[test]
 fn print_mode_names_the_action() {
     let live = Live::new(Flavour::LIBBPF);
-    let cap = Running::start(
-        xdpcap(&["-print", "-actions", "drop,tx", live.hook.path_str(), "udp"]),
-        &live.hook,
+    let done = live.capture(
+        &["-print", "-actions", "drop,tx", live.hook.path_str(), "udp"],
         &[DROP, TX],
+        Signal::INT,
+        || {
+            live.send(DROP, 2);
+            live.send(TX, 1);
+        },
     );
-    live.send(DROP, 2);
-    live.send(TX, 1);
-    std::thread::sleep(std::time::Duration::from_millis(300));
-    let done = cap.stop(Signal::INT);
-    assert_clean_exit(&done);
-    live.assert_empty();
     let text = String::from_utf8_lossy(&done.stdout);
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), 3, "{text}");
