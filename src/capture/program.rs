@@ -192,7 +192,6 @@ fn assemble(
 ) -> Result<Vec<Insn>, BuildError> {
     use asm::*;
     let action = spec.action.index() as i32;
-    let snaplen = spec.snaplen.clamp(1, MAX_CAPLEN) as i32;
     let mut a = Asm::new();
     let on_match = a.label();
     let on_nomatch = a.label();
@@ -238,6 +237,25 @@ fn assemble(
 
     emit_filter(&mut a, on_match, on_nomatch)?;
 
+    // A filter that rejects everything never jumps to `on_match`; the
+    // verifier refuses unreachable code, so the program only counts.
+    if a.is_used(on_match) {
+        emit_match(&mut a, spec, on_match, out);
+    }
+
+    a.bind(on_nomatch);
+    a.bind(out);
+    a.push(Insn::mov64_imm(R0, action));
+    a.push(Insn::exit());
+    a.finish().map_err(BuildError::Asm)
+}
+
+/// The match block: record the sample (R0 = cBPF return value), then go
+/// to `out`.
+fn emit_match(a: &mut Asm, spec: &Spec, on_match: Label, out: Label) {
+    use asm::*;
+    let action = spec.action.index() as i32;
+    let snaplen = spec.snaplen.clamp(1, MAX_CAPLEN) as i32;
     a.bind(on_match);
     // caplen = min(packet length, cBPF return value, snaplen), in R2.
     a.push(Insn::mov32_reg(R0, R0));
@@ -263,7 +281,7 @@ fn assemble(
         R2,
         META + meta::CAPLEN.start as i16,
     ));
-    bump(&mut a, counter::MATCHED);
+    bump(a, counter::MATCHED);
 
     a.push(Insn::st_mem(
         BPF_W,
@@ -318,13 +336,7 @@ fn assemble(
     a.push(Insn::mov64_imm(R5, meta::SIZE as i32));
     a.push(Insn::call(BPF_FUNC_perf_event_output));
     a.jmp_imm(BPF_JSGE, R0, 0, out);
-    bump(&mut a, counter::LOST);
-
-    a.bind(on_nomatch);
-    a.bind(out);
-    a.push(Insn::mov64_imm(R0, action));
-    a.push(Insn::exit());
-    a.finish().map_err(BuildError::Asm)
+    bump(a, counter::LOST);
 }
 
 #[cfg(test)]
@@ -403,6 +415,40 @@ mod tests {
             "{text}"
         );
         assert!(!plain.contains(&Insn::ldx_mem(asm::BPF_W, R1, R6, XDP_MD_DATA_META)));
+    }
+
+    #[test]
+    fn reject_all_filter_only_counts() {
+        let reject = [cbpf::Insn {
+            code: cbpf::BPF_RET | cbpf::BPF_K,
+            jt: 0,
+            jf: 0,
+            k: 0,
+        }];
+        for action in Action::ALL {
+            for frags in [false, true] {
+                let mut s = spec(action, frags);
+                s.filter = &reject;
+                let prog = build(&s).unwrap();
+                let text = asm::disasm(&prog);
+                // No match block: nothing would reach it.
+                assert!(!text.contains("perf_event_output"), "{text}");
+                assert!(!text.contains("ktime_get_ns"), "{text}");
+                assert!(text.contains("map_lookup_elem"), "{text}");
+                let last = &prog[prog.len() - 2..];
+                assert_eq!(last[0], Insn::mov64_imm(R0, action.index() as i32));
+                assert_eq!(last[1], Insn::exit());
+            }
+        }
+        // The same filter accepting keeps the match block.
+        let accept = [cbpf::Insn {
+            k: 0x40000,
+            ..reject[0]
+        }];
+        let mut s = spec(Action::Pass, false);
+        s.filter = &accept;
+        let text = asm::disasm(&build(&s).unwrap());
+        assert!(text.contains("perf_event_output"), "{text}");
     }
 
     #[test]
