@@ -109,10 +109,11 @@ impl fmt::Display for Error {
                 // The sys error carries the tail of the verifier log.
                 let first = err.to_string();
                 let first = first.lines().next().unwrap_or_default();
-                write!(
-                    f,
-                    "loading the {action} capture program: {first} (rerun with -print-verifier-logs to see the verifier log)"
-                )
+                write!(f, "loading the {action} capture program: {first}")?;
+                if verifier_rejected(err) {
+                    write!(f, " (rerun with -print-verifier-logs to see the verifier log)")?;
+                }
+                Ok(())
             }
             Error::Busy {
                 hook,
@@ -136,6 +137,14 @@ impl fmt::Display for Error {
 }
 
 impl std::error::Error for Error {}
+
+/// Whether a failed `BPF_PROG_LOAD` was the verifier's refusal (EINVAL or
+/// EACCES with a log), the only case where its log explains anything. A
+/// missing capability (EPERM) is refused before the verifier runs.
+fn verifier_rejected(err: &sys::Error) -> bool {
+    matches!(err.errno(), sys::Errno::INVAL | sys::Errno::ACCESS)
+        && err.verifier_log().is_some_and(|l| !l.trim().is_empty())
+}
 
 impl From<hook::Error> for Error {
     fn from(e: hook::Error) -> Self {
@@ -303,4 +312,39 @@ pub(crate) fn realtime_ns() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos() as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load_error(errno: sys::Errno, log: Option<&str>) -> String {
+        let mut err = sys::Error::new("BPF_PROG_LOAD", errno).with_object("xdpcap_pass");
+        if let Some(l) = log {
+            err = err.with_log(l.to_string());
+        }
+        Error::Load {
+            action: Action::Pass,
+            err,
+        }
+        .to_string()
+    }
+
+    #[test]
+    fn verifier_log_hint_only_for_verifier_refusals() {
+        let log = "0: (b7) r0 = 0\nR0 !read_ok\n";
+        for errno in [sys::Errno::INVAL, sys::Errno::ACCESS] {
+            let msg = load_error(errno, Some(log));
+            assert!(msg.contains("-print-verifier-logs"), "{msg}");
+            // Without a log there is nothing to look at.
+            let msg = load_error(errno, None);
+            assert!(!msg.contains("-print-verifier-logs"), "{msg}");
+        }
+        // EPERM: a missing capability, refused before the verifier (as
+        // BPF_PROG_LOAD reports it: no log).
+        let msg = load_error(sys::Errno::PERM, None);
+        assert!(!msg.contains("verifier"), "{msg}");
+        assert!(msg.contains("EPERM"), "{msg}");
+        assert_eq!(msg.lines().count(), 1, "{msg}");
+    }
 }
