@@ -139,6 +139,32 @@ pub enum Slot {
     },
 }
 
+/// What kind of BPF object `fd` refers to ("map", "prog", "link"...),
+/// from its /proc/self/fd link (`anon_inode:bpf-map`); `None` when /proc
+/// cannot tell.
+fn bpf_object_kind(fd: BorrowedFd<'_>) -> Option<String> {
+    use std::os::fd::AsRawFd;
+    let link = std::fs::read_link(format!("/proc/self/fd/{}", fd.as_raw_fd())).ok()?;
+    let link = link.to_str()?;
+    let kind = link.strip_prefix("anon_inode:bpf")?;
+    Some(kind.trim_start_matches(['-', '_']).to_string())
+}
+
+/// The nearest ancestor directory of `path` that exists (`.` for a bare
+/// relative name).
+fn existing_ancestor(path: &Path) -> Option<&Path> {
+    path.ancestors()
+        .skip(1)
+        .map(|d| {
+            if d.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                d
+            }
+        })
+        .find(|d| d.exists())
+}
+
 /// Who holds a capture program open.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Owner {
@@ -234,7 +260,14 @@ impl Hook {
         let fd = match bpf::obj_get(path) {
             Ok(fd) => fd,
             Err(e) => {
+                // Nothing there: say so only if it could be there, that is
+                // if the directory is on a bpffs.
                 if e.errno() == Errno::NOENT && !path.exists() {
+                    if let Some(Ok(false)) = existing_ancestor(path).map(sys::is_bpffs) {
+                        return Err(Error::NotBpffs {
+                            path: path.to_path_buf(),
+                        });
+                    }
                     return Err(Error::NotFound {
                         path: path.to_path_buf(),
                     });
@@ -253,6 +286,14 @@ impl Hook {
     /// A hook from a map fd (e.g. one a loader created), checking the ABI.
     pub fn from_fd(fd: OwnedFd, path: Option<PathBuf>) -> Result<Hook, Error> {
         let name = || path.clone().unwrap_or_else(|| PathBuf::from("(hook fd)"));
+        // The kernel answers BPF_OBJ_GET_INFO_BY_FD for programs and links
+        // too (with their own info), so ask /proc what the fd is.
+        if let Some(kind) = bpf_object_kind(fd.as_fd()).filter(|k| *k != "map") {
+            return Err(Error::WrongAbi {
+                path: name(),
+                problem: format!("the pinned object is not a map but a {kind}"),
+            });
+        }
         let info = match bpf::map_info(fd.as_fd()) {
             Ok(i) => i,
             Err(e) if e.errno() == Errno::INVAL => {
