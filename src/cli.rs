@@ -595,8 +595,10 @@ returned, filtered in the kernel by a pcap-filter expression.
 options (-flag value, -flag=value and --flag all work):
   -actions LIST          actions to capture: aborted,drop,pass,tx,redirect
                          (any case) or 0-4; default every slot of the hook
-  -buffer BYTES          perf ring size per CPU (rounded up to pages x 2^n)
-  -watermark BYTES       wake the reader after this many bytes (< -buffer)
+  -buffer BYTES          perf ring size per CPU (rounded up to pages x 2^n);
+                         default 2 MiB, less with over 16 CPUs
+  -watermark BYTES       wake the reader after this many bytes (< -buffer);
+                         default a quarter of the ring
   -q                     no periodic statistics
   -flush                 flush the output after every packet
   -linktype NAME|NUM     link type the filter is compiled for: ethernet

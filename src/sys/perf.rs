@@ -128,14 +128,15 @@ pub fn pages_for_bytes(bytes: usize) -> usize {
 }
 
 /// Total memory the default rings of all CPUs may take.
-pub const RING_BUDGET_BYTES: usize = 64 << 20;
+pub const RING_BUDGET_BYTES: usize = 32 << 20;
 /// Smallest default ring per CPU.
 pub const RING_MIN_BYTES: usize = 256 << 10;
-/// Largest default ring per CPU.
-pub const RING_MAX_BYTES: usize = 8 << 20;
+/// Largest default ring per CPU. Mapping a ring costs start-up time
+/// (about 10 ms per CPU for 8 MiB) and, without root, locked memory.
+pub const RING_MAX_BYTES: usize = 2 << 20;
 
 /// The default number of data pages per CPU for `ncpus` rings: the budget
-/// spread over the CPUs, clamped between 256 KiB and 8 MiB, rounded down
+/// spread over the CPUs, clamped between 256 KiB and 2 MiB, rounded down
 /// to a power of two pages.
 pub fn default_ring_pages(ncpus: usize) -> usize {
     let per_cpu = (RING_BUDGET_BYTES / ncpus.max(1)).clamp(RING_MIN_BYTES, RING_MAX_BYTES);
@@ -286,13 +287,13 @@ mod tests {
             pages_for_bytes(8192 * 3),
             (8192 * 3usize).div_ceil(p).next_power_of_two()
         );
-        // 64 MiB over 2 CPUs is 32 MiB each, clamped to 8 MiB.
-        assert_eq!(default_ring_pages(2) * p, 8 << 20);
-        assert_eq!(default_ring_pages(16) * p, 4 << 20);
-        // 64 MiB / 48 = 1.33 MiB, rounded down to 1 MiB.
-        assert_eq!(default_ring_pages(48) * p, 1 << 20);
+        // 32 MiB over 2 CPUs is 16 MiB each, clamped to 2 MiB.
+        assert_eq!(default_ring_pages(2) * p, 2 << 20);
+        assert_eq!(default_ring_pages(16) * p, 2 << 20);
+        // 32 MiB / 24 = 1.33 MiB, rounded down to 1 MiB.
+        assert_eq!(default_ring_pages(24) * p, 1 << 20);
         assert_eq!(default_ring_pages(1024) * p, 256 << 10);
-        assert_eq!(default_ring_pages(0) * p, 8 << 20);
+        assert_eq!(default_ring_pages(0) * p, 2 << 20);
         for n in 1..300 {
             assert!(default_ring_pages(n).is_power_of_two());
         }
