@@ -603,3 +603,175 @@ fn run_packets_gives_the_kernel_verdicts_without_files() {
     assert_eq!(verdicts, vec![Some(dns.len()), None, None, Some(3), None]);
     assert_eq!(got[0].as_deref(), Some(&dns[..]));
 }
+
+/// A raw cBPF filter that rejects everything (`ret #0`) has no match
+/// block: the programs pass the verifier, live and offline, count the
+/// packets and capture none.
+#[test]
+fn a_filter_that_rejects_everything_loads_and_captures_nothing() {
+    common::require_root();
+    const REJECT_ALL: &str = "1,6 0 0 0";
+    // Offline, through the binary: empty output, exit 0.
+    let input = TempFile::new("reject_in");
+    let output = TempFile::new("reject_out");
+    write_input(&input.0, &odd_packets());
+    let out = Command::new(env!("CARGO_BIN_EXE_xdpcap"))
+        .arg("-r")
+        .arg(&input.0)
+        .arg(&output.0)
+        .arg(REJECT_ALL)
+        .output()
+        .expect("running xdpcap -r");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(read_all(&output.0).is_empty(), "packets captured");
+
+    // Live, in every flavour: every slot loads and the packets are counted.
+    for flavour in Flavour::ALL {
+        let hook = xdp::Hook::new();
+        let prog = xdp::instrumented(&hook, flavour);
+        let mut cfg = config(&hook);
+        cfg.filter = REJECT_ALL.into();
+        let live_out = TempFile::new("reject_live");
+        let mut cap = Capture::start(cfg, pcap_sink(&live_out.0, Format::Pcap))
+            .unwrap_or_else(|e| panic!("{flavour:?}: {e}"));
+        assert_eq!(cap.program_ids().len(), 5, "{flavour:?}");
+        for _ in 0..3 {
+            assert_eq!(
+                xdp::test_run(prog.as_fd(), &xdp::udp_frame(xdp::action_port(1), 10)),
+                1
+            );
+        }
+        cap.poll().expect("polling");
+        let stats = cap.stats().expect("stats");
+        let drops = stats
+            .actions
+            .iter()
+            .find(|a| a.action == Some(Action::Drop))
+            .expect("drop stats");
+        assert_eq!((drops.received, drops.matched), (3, 0), "{flavour:?}");
+        assert_eq!(stats.written, 0, "{flavour:?}");
+        drop(cap);
+        assert_eq!(hook.slots(), vec![None; 5], "{flavour:?}: slots left");
+    }
+}
+
+/// The path's directory is not a bpffs (here /tmp): the message says so,
+/// names the path and how to mount one; nothing pinned there is not the
+/// diagnosis.
+#[test]
+fn a_hook_path_off_bpffs_says_how_to_mount_one() {
+    common::require_root();
+    let scratch = std::env::temp_dir().join(common::unique_name("xdpcap_nobpffs_"));
+    std::fs::create_dir(&scratch).expect("creating a scratch dir");
+    struct Dir(PathBuf);
+    impl Drop for Dir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+    let scratch = Dir(scratch);
+    assert!(
+        !xdpcap::sys::is_bpffs(&scratch.0).expect("statfs"),
+        "{} is on a bpffs",
+        scratch.0.display()
+    );
+    for hook in [scratch.0.join("hook"), scratch.0.join("sub/hook")] {
+        let out = Command::new(env!("CARGO_BIN_EXE_xdpcap"))
+            .arg(&hook)
+            .arg(scratch.0.join("out.pcap"))
+            .arg("udp")
+            .output()
+            .expect("running xdpcap");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.contains(hook.to_str().unwrap()), "{err}");
+        assert!(err.contains("not on a bpffs"), "{err}");
+        assert!(err.contains("mount -t bpf bpf /sys/fs/bpf"), "{err}");
+        assert!(!err.contains("no hook pinned"), "{err}");
+        assert!(!scratch.0.join("out.pcap").exists(), "output created");
+    }
+}
+
+/// Every way the CLI fails before capturing prints one line naming the
+/// culprit, exits 2 and leaves the hook's slots empty.
+#[test]
+fn cli_error_paths_print_one_line_and_leave_nothing_attached() {
+    common::require_root();
+    let hook = xdp::Hook::new();
+    let prog = xdp::instrumented(&hook, Flavour::LIBBPF);
+    let hash = xdp::Hook::with_map(xdpcap::sys::bpf::BPF_MAP_TYPE_HASH, 5);
+    // A pinned program where the hook should be.
+    let pinned_prog = hook.dir.join("a_program");
+    xdpcap::sys::bpf::obj_pin(prog.as_fd(), &pinned_prog).expect("pinning a program");
+    let missing = hook.dir.join("missing");
+    let scratch = TempFile::new("cli_err");
+    let not_pcap = TempFile::new("not_pcap");
+    std::fs::write(&not_pcap.0, b"this is not a capture file, just some text\n").unwrap();
+    let no_file = TempFile::new("no_such_input");
+    let bad_dir_out = std::env::temp_dir()
+        .join(common::unique_name("xdpcap_no_dir_"))
+        .join("out.pcap");
+    let p = |p: &Path| p.to_str().expect("ASCII paths").to_string();
+    let out = p(&scratch.0);
+
+    // (args, exit status, what the line must contain)
+    let cases: Vec<(Vec<String>, i32, Vec<String>)> = vec![
+        (
+            vec![p(&missing), out.clone(), "udp".into()],
+            2,
+            vec![p(&missing), "no hook pinned".into()],
+        ),
+        (
+            vec![p(&pinned_prog), out.clone(), "udp".into()],
+            2,
+            vec![p(&pinned_prog), "not a map".into()],
+        ),
+        (
+            vec![p(&hash.path), out.clone(), "udp".into()],
+            2,
+            vec![p(&hash.path), "BPF_MAP_TYPE_PROG_ARRAY".into()],
+        ),
+        (
+            vec![p(&hook.path), p(&bad_dir_out), "udp".into()],
+            2,
+            vec![p(&bad_dir_out)],
+        ),
+        (
+            vec!["-r".into(), p(&not_pcap.0), out.clone(), "udp".into()],
+            2,
+            vec![p(&not_pcap.0)],
+        ),
+        (
+            vec!["-r".into(), p(&no_file.0), out.clone(), "udp".into()],
+            2,
+            vec![p(&no_file.0)],
+        ),
+        (
+            vec![p(&hook.path), out.clone(), "udp port".into()],
+            1,
+            vec!["udp port".into()],
+        ),
+    ];
+    for (args, code, needles) in &cases {
+        let res = Command::new(env!("CARGO_BIN_EXE_xdpcap"))
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .expect("running xdpcap");
+        let err = String::from_utf8_lossy(&res.stderr);
+        assert_eq!(res.status.code(), Some(*code), "{args:?}: {err}");
+        // A filter error adds its caret rendering (two more lines).
+        let lines = if *code == 1 { 3 } else { 1 };
+        assert_eq!(err.lines().count(), lines, "{args:?}: {err}");
+        assert!(err.starts_with("xdpcap: "), "{args:?}: {err}");
+        for n in needles {
+            assert!(err.contains(n.as_str()), "{args:?}: no {n:?} in {err}");
+        }
+        assert_eq!(hook.slots(), vec![None; 5], "{args:?}: slots left");
+        assert!(res.stdout.is_empty(), "{args:?}: stdout");
+    }
+    assert!(!bad_dir_out.parent().unwrap().exists());
+    let _ = std::fs::remove_file(&pinned_prog);
+}
