@@ -1,6 +1,7 @@
 //! The pcap-filter expression compiler: text → tokens ([`super::lexer`]) →
 //! syntax tree ([`super::parser`]) → predicate over cBPF blocks
-//! ([`super::codegen`]) → optimised classic BPF ([`super::graph`]).
+//! ([`super::codegen`]) → optimised classic BPF ([`super::graph`], then
+//! [`super::optimize`]).
 
 use super::{cbpf, codegen, graph, parser, Error};
 
@@ -37,17 +38,25 @@ fn compile_here(expr: &str, linktype: u32, optimize: bool) -> Result<Vec<cbpf::I
             Some(0..expr.len()),
         ));
     }
-    if out.prog.len() > cbpf::BPF_MAXINSNS {
+    // The graph pass decides what libpcap's optimiser decides (which
+    // expressions reject everything, which loads go); the cBPF pass then
+    // tidies the linear program without changing any verdict.
+    let prog = if optimize {
+        super::optimize::optimize(&out.prog)
+    } else {
+        out.prog
+    };
+    if prog.len() > cbpf::BPF_MAXINSNS {
         return Err(Error::new(
             format!(
                 "filter too long: {} instructions (the kernel takes at most {})",
-                out.prog.len(),
+                prog.len(),
                 cbpf::BPF_MAXINSNS
             ),
             Some(0..expr.len()),
         ));
     }
-    Ok(out.prog)
+    Ok(prog)
 }
 
 /// A file of the shared filter corpus (`../shared/filter-corpus` beside
