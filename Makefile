@@ -35,12 +35,12 @@ static:
 	@mkdir -p dist
 	@if rustup target list --installed 2>/dev/null | grep -qx $(MUSL); then \
 		$(CARGO) build --release --target $(MUSL); \
-		cp target/$(MUSL)/release/xdpcap $(DIST); \
+		cp target/$(MUSL)/release/xdpcap $(DIST).new && mv -f $(DIST).new $(DIST); \
 	else \
 		echo "static: the Rust target $(MUSL) is not installed (rustup target add $(MUSL));"; \
 		echo "static: falling back to glibc with -C target-feature=+crt-static"; \
 		RUSTFLAGS="-C target-feature=+crt-static" $(CARGO) build --release --target $(GNU); \
-		cp target/$(GNU)/release/xdpcap $(DIST); \
+		cp target/$(GNU)/release/xdpcap $(DIST).new && mv -f $(DIST).new $(DIST); \
 	fi
 	@if readelf -lW $(DIST) | grep -q 'INTERP'; then \
 		echo "static: $(DIST) asks for a program interpreter"; exit 1; fi
@@ -58,7 +58,7 @@ static-aarch64:
 	CARGO_TARGET_AARCH64_UNKNOWN_LINUX_MUSL_LINKER=rust-lld \
 	CARGO_TARGET_AARCH64_UNKNOWN_LINUX_MUSL_RUSTFLAGS="-C link-self-contained=yes" \
 		$(CARGO) build --release --target $(AARCH64)
-	cp target/$(AARCH64)/release/xdpcap $(DIST)-aarch64
+	cp target/$(AARCH64)/release/xdpcap $(DIST)-aarch64.new && mv -f $(DIST)-aarch64.new $(DIST)-aarch64
 	@if readelf -lW $(DIST)-aarch64 | grep -q 'INTERP'; then \
 		echo "static-aarch64: $(DIST)-aarch64 asks for a program interpreter"; exit 1; fi
 	@if readelf -dW $(DIST)-aarch64 | grep -q '(NEEDED)'; then \

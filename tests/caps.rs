@@ -2,9 +2,9 @@
 //! 65534) holding only CAP_BPF, CAP_PERFMON and CAP_NET_ADMIN plus
 //! read-write access to the pinned hook; with one of them missing it fails
 //! with exit status 2 and a message naming what is missing, and leaves the
-//! hook slots empty. The default perf ring (8 MiB per CPU) is more than the
-//! kernel lets an unprivileged user lock, so it also needs CAP_IPC_LOCK, or
-//! a smaller `-buffer`.
+//! hook slots empty. A perf ring larger than the kernel lets an unprivileged
+//! user lock (`kernel.perf_event_mlock_kb` per CPU, then RLIMIT_MEMLOCK)
+//! also needs CAP_IPC_LOCK, or a smaller `-buffer`.
 //!
 //! Capabilities are set with `setpriv` (util-linux): as ambient
 //! capabilities of the new uid, with a bounding set of the same.
