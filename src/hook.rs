@@ -306,8 +306,9 @@ impl Hook {
         };
         let problem = if info.map_type != bpf::BPF_MAP_TYPE_PROG_ARRAY {
             Some(format!(
-                "map {:?} has type {}, not BPF_MAP_TYPE_PROG_ARRAY ({})",
+                "map {:?} is a {} ({}), not a BPF_MAP_TYPE_PROG_ARRAY ({})",
                 info.name,
+                map_type_name(info.map_type),
                 info.map_type,
                 bpf::BPF_MAP_TYPE_PROG_ARRAY
             ))
@@ -619,6 +620,50 @@ impl fmt::Display for Action {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())
     }
+}
+
+/// The UAPI name of a map type, for messages about a map of the wrong kind.
+fn map_type_name(t: u32) -> &'static str {
+    const NAMES: [&str; 34] = [
+        "BPF_MAP_TYPE_UNSPEC",
+        "BPF_MAP_TYPE_HASH",
+        "BPF_MAP_TYPE_ARRAY",
+        "BPF_MAP_TYPE_PROG_ARRAY",
+        "BPF_MAP_TYPE_PERF_EVENT_ARRAY",
+        "BPF_MAP_TYPE_PERCPU_HASH",
+        "BPF_MAP_TYPE_PERCPU_ARRAY",
+        "BPF_MAP_TYPE_STACK_TRACE",
+        "BPF_MAP_TYPE_CGROUP_ARRAY",
+        "BPF_MAP_TYPE_LRU_HASH",
+        "BPF_MAP_TYPE_LRU_PERCPU_HASH",
+        "BPF_MAP_TYPE_LPM_TRIE",
+        "BPF_MAP_TYPE_ARRAY_OF_MAPS",
+        "BPF_MAP_TYPE_HASH_OF_MAPS",
+        "BPF_MAP_TYPE_DEVMAP",
+        "BPF_MAP_TYPE_SOCKMAP",
+        "BPF_MAP_TYPE_CPUMAP",
+        "BPF_MAP_TYPE_XSKMAP",
+        "BPF_MAP_TYPE_SOCKHASH",
+        "BPF_MAP_TYPE_CGROUP_STORAGE",
+        "BPF_MAP_TYPE_REUSEPORT_SOCKARRAY",
+        "BPF_MAP_TYPE_PERCPU_CGROUP_STORAGE",
+        "BPF_MAP_TYPE_QUEUE",
+        "BPF_MAP_TYPE_STACK",
+        "BPF_MAP_TYPE_SK_STORAGE",
+        "BPF_MAP_TYPE_DEVMAP_HASH",
+        "BPF_MAP_TYPE_STRUCT_OPS",
+        "BPF_MAP_TYPE_RINGBUF",
+        "BPF_MAP_TYPE_INODE_STORAGE",
+        "BPF_MAP_TYPE_TASK_STORAGE",
+        "BPF_MAP_TYPE_BLOOM_FILTER",
+        "BPF_MAP_TYPE_USER_RINGBUF",
+        "BPF_MAP_TYPE_CGRP_STORAGE",
+        "BPF_MAP_TYPE_ARENA",
+    ];
+    NAMES
+        .get(t as usize)
+        .copied()
+        .unwrap_or("map of an unknown type")
 }
 
 #[cfg(test)]

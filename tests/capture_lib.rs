@@ -731,7 +731,11 @@ fn cli_error_paths_print_one_line_and_leave_nothing_attached() {
         (
             vec![p(&hash.path), out.clone(), "udp".into()],
             2,
-            vec![p(&hash.path), "BPF_MAP_TYPE_PROG_ARRAY".into()],
+            vec![
+                p(&hash.path),
+                "a BPF_MAP_TYPE_HASH".into(),
+                "BPF_MAP_TYPE_PROG_ARRAY".into(),
+            ],
         ),
         (
             vec![p(&hook.path), p(&bad_dir_out), "udp".into()],
