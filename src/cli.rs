@@ -64,6 +64,22 @@ const LONG_FLAGS: &[&str] = &[
     "verbose",
 ];
 
+/// Long flags that take a value.
+const VALUE_FLAGS: &[&str] = &[
+    "actions",
+    "buffer",
+    "watermark",
+    "linktype",
+    "verifier-log-size",
+    "format",
+    "create-hook",
+    "list-hook",
+    "clear-hook",
+    "entries",
+    "snaplen",
+    "count",
+];
+
 /// Short flags that take a value (`-s 64`, `-s64`).
 const SHORT_WITH_VALUE: &str = "scr";
 /// Short flags that take none and may be clustered (`-dd`, `-vq`).
@@ -78,6 +94,14 @@ pub fn normalise(args: Vec<OsString>) -> Result<Vec<OsString>, UsageError> {
     let mut out = Vec::with_capacity(args.len());
     let mut iter = args.into_iter();
     while let Some(arg) = iter.next() {
+        let wants_value = arg.to_str().is_some_and(takes_separate_value);
+        if wants_value {
+            // `-c -1`, `-r -x.pcap`: the next word is the flag's value,
+            // whatever it looks like; the flag's own check judges it.
+            out.push(normalise_word(arg));
+            out.extend(iter.next());
+            continue;
+        }
         if arg == "--" {
             out.push(arg);
             out.extend(iter);
@@ -108,6 +132,25 @@ pub fn normalise(args: Vec<OsString>) -> Result<Vec<OsString>, UsageError> {
         }
     }
     Ok(out)
+}
+
+/// Whether `s` is a flag whose value is the next word (`-c`, `-buffer`,
+/// `--format`; not `-c5` nor `-buffer=1`).
+fn takes_separate_value(s: &str) -> bool {
+    let name = s.strip_prefix("--").or_else(|| s.strip_prefix('-'));
+    match name {
+        Some(n) if n.len() == 1 => SHORT_WITH_VALUE.contains(n),
+        Some(n) => VALUE_FLAGS.contains(&n),
+        None => false,
+    }
+}
+
+/// A flag that `takes_separate_value` picked, spelled for lexopt.
+fn normalise_word(arg: OsString) -> OsString {
+    match arg.to_str() {
+        Some(s) if s.len() > 2 && !s.starts_with("--") => OsString::from(format!("-{s}")),
+        _ => arg,
+    }
 }
 
 /// Flags exactly as typed, before any checking against each other.
@@ -190,7 +233,7 @@ pub fn parse_raw(args: Vec<OsString>) -> Result<RawArgs, UsageError> {
             Long("d-ebpf") | Long("dump-ebpf") => r.dump_ebpf = true,
             Long("format") => r.format = Some(string(p.value()?, "-format")?),
             Long("print") => r.print = bool_flag(&mut p, "print")?,
-            Short('v') | Long("v") | Long("verbose") => r.verbose = true,
+            Short('v') | Long("v") | Long("verbose") => r.verbose = bool_flag(&mut p, "v")?,
             Long("force") => r.force = bool_flag(&mut p, "force")?,
             Short('r') | Long("r") => r.read = Some(p.value()?.into()),
             Long("create-hook") => r.create_hook = Some(p.value()?.into()),
@@ -680,6 +723,12 @@ mod tests {
         );
         assert!(norm(&["-1"]).unwrap_err().0.contains("must follow '--'"));
         assert!(norm(&["-12"]).unwrap_err().0.contains("'--'"));
+        // ... but a flag's value may start with '-'; the flag judges it.
+        assert_eq!(norm(&["-c", "-1"]).unwrap(), ["-c", "-1"]);
+        assert_eq!(norm(&["-buffer", "-5"]).unwrap(), ["--buffer", "-5"]);
+        assert_eq!(norm(&["--s", "-1"]).unwrap(), ["--s", "-1"]);
+        assert!(err(&["-c", "-1", "h", "o"]).starts_with("-c -1:"));
+        assert!(err(&["-s", "-1", "h", "o"]).starts_with("-s -1:"));
     }
 
     #[test]

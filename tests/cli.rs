@@ -60,7 +60,14 @@ fn usage_errors_exit_1_with_one_line() {
         ),
         (&["-linktype", "tokenring", "/h", "o"], "unknown link type"),
         (&["-c", "many", "/h", "o"], "-c many"),
-        (&["-s", "-5", "/h", "o"], "must follow '--'"),
+        (&["-s", "-5", "/h", "o"], "-s -5: expected a non-negative"),
+        (&["-c", "-1", "/h", "o"], "-c -1: expected a non-negative"),
+        (
+            &["--buffer", "-5", "/h", "o"],
+            "-buffer -5: expected a number",
+        ),
+        (&["/h", "o", "ip[0]", "=", "-1"], "must follow '--'"),
+        (&["-v=maybe", "/h", "o"], "-v=maybe: expected true or false"),
         (&["-buffer"], "missing argument"),
     ];
     for (args, want) in cases {
