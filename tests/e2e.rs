@@ -588,3 +588,60 @@ fn classic_pcap_on_request() {
     let port = format!("198.18.0.2.{}: UDP", xdp::action_port(DROP));
     assert!(lines.iter().all(|l| l.contains(&port)), "{lines:?}");
 }
+
+#[test]
+fn pcapng_records_filter_resolution_ifindex_queue_and_wall_clock() {
+    let live = Live::new(Flavour::LIBBPF);
+    let dir = Scratch::new();
+    let out = dir.file("meta.pcapng");
+    let before = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64;
+    live.capture(
+        &["-q", "-actions", "drop", live.hook.path_str(), &out, "udp"],
+        &[DROP],
+        Signal::INT,
+        || live.send(DROP, 3),
+    );
+    let after = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as u64;
+    let bytes = std::fs::read(&out).unwrap();
+
+    let idbs = capture::pcapng_interface_options(&bytes);
+    assert_eq!(idbs.len(), 1, "one interface for -actions drop: {idbs:?}");
+    let opt = |code: u16| idbs[0].iter().find(|(c, _)| *c == code).map(|(_, v)| v);
+    assert_eq!(opt(2).map(|v| &v[..]), Some(&b"xdpdrop"[..]), "if_name");
+    assert_eq!(opt(9).map(|v| &v[..]), Some(&[9u8][..]), "if_tsresol");
+    assert_eq!(opt(11).map(|v| &v[..]), Some(&b"\0udp"[..]), "if_filter");
+
+    // The veth end the program runs on, inside B's namespace.
+    let link = live
+        .pair
+        .exec(Side::B, "cat", &["/sys/class/net/veth0/ifindex"]);
+    let ifindex = String::from_utf8_lossy(&link.stdout).trim().to_string();
+    assert!(!ifindex.is_empty(), "no ifindex for veth0 in B");
+
+    let epbs = capture::pcapng_packets(&bytes);
+    assert_eq!(epbs.len(), 3, "{epbs:?}");
+    for (iface, ts, opts) in &epbs {
+        assert_eq!(*iface, 0);
+        assert!(
+            (before..=after).contains(ts),
+            "timestamp {ts} not between {before} and {after} (wall clock, ns)"
+        );
+        let queue = opts.iter().find(|(c, _)| *c == 6).map(|(_, v)| v.clone());
+        assert_eq!(queue, Some(0u32.to_le_bytes().to_vec()), "epb_queue");
+        let comment = opts
+            .iter()
+            .find(|(c, _)| *c == 1)
+            .map(|(_, v)| String::from_utf8_lossy(v).into_owned())
+            .unwrap_or_default();
+        assert!(
+            comment.contains(&format!("ifindex {ifindex}")) && comment.contains("queue 0"),
+            "comment {comment:?}, want ifindex {ifindex} and queue 0"
+        );
+    }
+}

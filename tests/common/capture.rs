@@ -266,3 +266,36 @@ pub fn tcpdump_lines(path: &str) -> Vec<String> {
         .map(str::to_string)
         .collect()
 }
+
+/// Enhanced Packet Blocks: (interface id, timestamp in the file's units,
+/// options as (code, value)).
+pub fn pcapng_packets(bytes: &[u8]) -> Vec<(u32, u64, Vec<(u16, Vec<u8>)>)> {
+    pcapng_blocks(bytes)
+        .into_iter()
+        .filter(|(t, _)| *t == 6)
+        .map(|(_, body)| {
+            let word = |at: usize| u32::from_le_bytes(body[at..at + 4].try_into().unwrap());
+            let ts = (u64::from(word(4)) << 32) | u64::from(word(8));
+            let caplen = word(12) as usize;
+            let opts = options(&body[20 + caplen.div_ceil(4) * 4..])
+                .into_iter()
+                .map(|(c, v)| (c, v.to_vec()))
+                .collect();
+            (word(0), ts, opts)
+        })
+        .collect()
+}
+
+/// Options of each Interface Description Block, as (code, value).
+pub fn pcapng_interface_options(bytes: &[u8]) -> Vec<Vec<(u16, Vec<u8>)>> {
+    pcapng_blocks(bytes)
+        .into_iter()
+        .filter(|(t, _)| *t == IDB)
+        .map(|(_, body)| {
+            options(&body[8..])
+                .into_iter()
+                .map(|(c, v)| (c, v.to_vec()))
+                .collect()
+        })
+        .collect()
+}
