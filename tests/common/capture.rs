@@ -267,9 +267,12 @@ pub fn tcpdump_lines(path: &str) -> Vec<String> {
         .collect()
 }
 
+/// pcapng options as (code, value).
+pub type Options = Vec<(u16, Vec<u8>)>;
+
 /// Enhanced Packet Blocks: (interface id, timestamp in the file's units,
-/// options as (code, value)).
-pub fn pcapng_packets(bytes: &[u8]) -> Vec<(u32, u64, Vec<(u16, Vec<u8>)>)> {
+/// options).
+pub fn pcapng_packets(bytes: &[u8]) -> Vec<(u32, u64, Options)> {
     pcapng_blocks(bytes)
         .into_iter()
         .filter(|(t, _)| *t == 6)
@@ -287,7 +290,7 @@ pub fn pcapng_packets(bytes: &[u8]) -> Vec<(u32, u64, Vec<(u16, Vec<u8>)>)> {
 }
 
 /// Options of each Interface Description Block, as (code, value).
-pub fn pcapng_interface_options(bytes: &[u8]) -> Vec<Vec<(u16, Vec<u8>)>> {
+pub fn pcapng_interface_options(bytes: &[u8]) -> Vec<Options> {
     pcapng_blocks(bytes)
         .into_iter()
         .filter(|(t, _)| *t == IDB)
