@@ -176,6 +176,7 @@ fn filter_syntax_error_exits_1_with_a_caret() {
         assert_eq!(o.status.code(), Some(1), "{args:?}: {err}");
         let lines: Vec<&str> = err.lines().collect();
         assert!(lines[0].starts_with("xdpcap: filter: "), "{args:?}: {err}");
+        assert!(lines[0].contains("(at offset "), "{args:?}: {err}");
         assert!(
             lines.iter().any(|l| l.trim_start().starts_with('^')),
             "{args:?}: no caret line in {err}"

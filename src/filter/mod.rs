@@ -51,9 +51,11 @@ impl Error {
         match &self.span {
             Some(r) if r.start <= expr.len() => {
                 let width = r.end.saturating_sub(r.start).max(1);
+                // The first line stands alone (offset included); the
+                // caret under the expression follows for people.
                 format!(
                     "{}\n  {}\n  {}{}",
-                    self.msg,
+                    self,
                     expr,
                     " ".repeat(expr[..r.start].chars().count()),
                     "^".repeat(width)
