@@ -281,25 +281,7 @@ pub fn packets(n: usize) -> Vec<Vec<u8>> {
     out
 }
 
-pub fn savefile(linktype: u32) -> std::path::PathBuf {
-    static SEQ: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-    let seq = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let path = std::env::temp_dir().join(format!(
-        "xdpcap-difftest-{}-{}-{}.pcap",
-        std::process::id(),
-        linktype,
-        seq
-    ));
-    let mut h = Vec::new();
-    h.extend(0xa1b2_c3d4u32.to_le_bytes());
-    h.extend(2u16.to_le_bytes());
-    h.extend(4u16.to_le_bytes());
-    h.extend([0u8; 8]);
-    h.extend(262_144u32.to_le_bytes());
-    h.extend(linktype.to_le_bytes());
-    std::fs::write(&path, h).expect("write savefile");
-    path
-}
+pub(crate) use crate::filter::cbpf::testutil::empty_savefile as savefile;
 
 /// libpcap's program for `expr`, or its error message.
 pub fn libpcap(file: &std::path::Path, expr: &str) -> Result<Vec<Insn>, String> {

@@ -4,8 +4,9 @@
 use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-/// A savefile with no packets, of link type `linktype`, at a unique path.
-fn empty_savefile(linktype: u32) -> std::path::PathBuf {
+/// A savefile with no packets, of link type `linktype`, at a path unique
+/// to this process and call (tcpdump needs one to compile a filter).
+pub(crate) fn empty_savefile(linktype: u32) -> std::path::PathBuf {
     static N: AtomicUsize = AtomicUsize::new(0);
     let path = std::env::temp_dir().join(format!(
         "xdpcap-cbpf-{}-{}.pcap",

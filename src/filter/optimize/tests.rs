@@ -5,33 +5,13 @@
 //! no compiler would write.
 
 use super::*;
+use crate::filter::cbpf::testutil::empty_savefile;
 use crate::filter::cbpf::{format, interpret, parse_ddd, DumpStyle, Insn};
 use std::process::Command;
-use std::sync::atomic::{AtomicUsize, Ordering};
-
-/// A pcap savefile header with no packets (link type Ethernet), at a
-/// path unique to this process and call.
-fn empty_savefile() -> std::path::PathBuf {
-    static N: AtomicUsize = AtomicUsize::new(0);
-    let path = std::env::temp_dir().join(format!(
-        "xdpcap-optimize-{}-{}.pcap",
-        std::process::id(),
-        N.fetch_add(1, Ordering::Relaxed)
-    ));
-    let mut hdr = Vec::new();
-    hdr.extend_from_slice(&0xa1b2_c3d4u32.to_le_bytes());
-    hdr.extend_from_slice(&2u16.to_le_bytes());
-    hdr.extend_from_slice(&4u16.to_le_bytes());
-    hdr.extend_from_slice(&[0; 8]);
-    hdr.extend_from_slice(&262_144u32.to_le_bytes());
-    hdr.extend_from_slice(&1u32.to_le_bytes());
-    std::fs::write(&path, hdr).expect("write test savefile");
-    path
-}
 
 /// `tcpdump <flag> -r empty.pcap <expr>`: Ok(stdout) or Err(stderr).
 fn run_tcpdump(flag: &str, expr: &str) -> Result<String, String> {
-    let file = empty_savefile();
+    let file = empty_savefile(1);
     let out = Command::new("tcpdump")
         .arg(flag)
         .arg("-r")
