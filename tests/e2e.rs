@@ -44,6 +44,15 @@ impl Live {
             .udp(Side::A, false, xdp::action_port(action), count, 16);
     }
 
+    /// Starts `xdpcap -q FLAGS -actions drop HOOK OUT` and waits until it
+    /// holds the DROP slot.
+    fn capture_drops(&self, flags: &[&str], out: &str) -> Running {
+        let mut args = vec!["-q"];
+        args.extend_from_slice(flags);
+        args.extend_from_slice(&["-actions", "drop", self.hook.path_str(), out]);
+        Running::start(xdpcap(&args), &self.hook, &[DROP])
+    }
+
     /// Runs `xdpcap args` until it filled `slots`, then `traffic`; gives
     /// it 300 ms to write, stops it with `signal`, and checks that it
     /// exited 0 and emptied every slot.
@@ -171,19 +180,7 @@ fn count_stops_the_capture() {
     let live = Live::new(Flavour::LIBBPF);
     let dir = Scratch::new();
     let out = dir.file("count.pcapng");
-    let mut cap = Running::start(
-        xdpcap(&[
-            "-q",
-            "-c",
-            "3",
-            "-actions",
-            "drop",
-            live.hook.path_str(),
-            &out,
-        ]),
-        &live.hook,
-        &[DROP],
-    );
+    let mut cap = live.capture_drops(&["-c", "3"], &out);
     live.send(DROP, 5);
     let done = cap.wait();
     assert_clean_exit(&done);
@@ -196,19 +193,7 @@ fn snaplen_cuts_packets_but_keeps_their_length() {
     let live = Live::new(Flavour::LIBBPF);
     let dir = Scratch::new();
     let out = dir.file("snap.pcapng");
-    let cap = Running::start(
-        xdpcap(&[
-            "-q",
-            "-s",
-            "60",
-            "-actions",
-            "drop",
-            live.hook.path_str(),
-            &out,
-        ]),
-        &live.hook,
-        &[DROP],
-    );
+    let cap = live.capture_drops(&["-s", "60"], &out);
     live.pair
         .udp(Side::A, false, xdp::action_port(DROP), 2, 200);
     std::thread::sleep(std::time::Duration::from_millis(300));
@@ -564,19 +549,7 @@ fn classic_pcap_on_request() {
     let live = Live::new(Flavour::LIBBPF);
     let dir = Scratch::new();
     let out = dir.file("classic.pcap");
-    let cap = Running::start(
-        xdpcap(&[
-            "-q",
-            "-format",
-            "pcap",
-            "-actions",
-            "drop",
-            live.hook.path_str(),
-            &out,
-        ]),
-        &live.hook,
-        &[DROP],
-    );
+    let cap = live.capture_drops(&["-format", "pcap"], &out);
     live.send(DROP, 3);
     std::thread::sleep(std::time::Duration::from_millis(300));
     assert_clean_exit(&cap.stop(Signal::INT));
